@@ -1,0 +1,1 @@
+"""A stateful mock of the UCloud Jobs API on a deterministic clock."""
