@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import math
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -30,7 +31,7 @@ def show(value: Any, limit: int = 60) -> str:
         return "an object"
     if isinstance(value, list):
         return f"an array of {len(value)} item{'' if len(value) == 1 else 's'}"
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return json.dumps(value)
 
@@ -69,7 +70,7 @@ def _explain(error: ValidationError, nullable: bool) -> Iterator[Violation]:
     yield _violation(error, keyword, *_expected_and_message(error, keyword, nullable))
 
 
-def _violation(error: ValidationError, keyword: str, expected: str, message: str,
+def _violation(error: ValidationError, keyword: str, expected: str, message: str, *,
                pointer: str | None = None, actual: str | None = None) -> Violation:
     return Violation(
         pointer=pointer_of(error.absolute_path) if pointer is None else pointer,
@@ -81,8 +82,11 @@ def _violation(error: ValidationError, keyword: str, expected: str, message: str
     )
 
 
-def _expected_and_message(error: ValidationError, keyword: str, nullable: bool) -> tuple[str, str]:
-    value, rule = error.instance, error.validator_value
+def _expected_and_message(  # noqa: PLR0912 - one branch per JSON Schema keyword reads best flat
+    error: ValidationError, keyword: str, nullable: bool
+) -> tuple[str, str]:
+    value: Any = error.instance
+    rule: Any = error.validator_value
     shown = show(value)
     if keyword == "type":
         expected = _types(rule) + (" or null" if nullable else "")
@@ -119,7 +123,8 @@ def _expected_and_message(error: ValidationError, keyword: str, nullable: bool) 
 def _explain_required(error: ValidationError) -> Iterator[Violation]:
     base = pointer_of(error.absolute_path)
     instance = error.instance if isinstance(error.instance, dict) else {}
-    for name in error.validator_value:
+    required: Any = error.validator_value
+    for name in required:
         if name not in instance:
             yield _violation(error, "required", "a value", "required field is missing",
                              pointer=f"{base}/{name}", actual="nothing")
@@ -139,7 +144,7 @@ def _is_null_schema(schema: Any) -> bool:
 
 
 def _explain_any_of(error: ValidationError) -> Iterator[Violation]:
-    branches: Sequence[Any] = error.validator_value
+    branches: Any = error.validator_value
     nullable = any(_is_null_schema(branch) for branch in branches)
     others = [i for i, branch in enumerate(branches) if not _is_null_schema(branch)]
     if error.instance is not None and len(others) == 1:

@@ -20,6 +20,7 @@ from contracts.errors import ContractViolation, Violation
 from contracts.explain import explain
 from contracts.spec import Spec, canonical_schema_name, default_spec
 
+_rust: Any
 try:  # the compiled engine is optional: without it, the reference engine answers alone
     import jsonschema_rs as _rust
 except ImportError:  # pragma: no cover - exercised only where the wheel is unavailable
