@@ -1,0 +1,56 @@
+"""Who is calling: the bearer token names the user, the ``Project`` header the workspace."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Mapping
+
+from mockserver.engine import Caller
+from mockserver.errors import ApiError
+
+__all__ = ["Authenticator", "username_from_jwt"]
+
+DEFAULT_USER = "user"
+
+
+@functools.lru_cache(maxsize=1024)
+def username_from_jwt(token: str) -> str | None:
+    """The ``sub`` claim of a JWT, without checking its signature (this is a mock); None if it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error, RecursionError):
+        return None
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    return subject if isinstance(subject, str) and subject.strip() else None
+
+
+class Authenticator:
+    """Turns a request's headers into a ``Caller``, or refuses it with 401.
+
+    Without configured users, any non-empty bearer token is accepted: a JWT's ``sub`` claim is the username
+    and any other token is ``user``. With users (token -> name), only those tokens are accepted.
+    """
+
+    def __init__(self, users: Mapping[str, str] | None = None) -> None:
+        self.users = dict(users) if users else None
+
+    def caller(self, authorization: str | None, project: str | None) -> Caller:
+        """The caller of a request with these ``Authorization`` and ``Project`` header values."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        if self.users is not None:
+            name = self.users.get(token)
+            if name is None:
+                raise ApiError(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        else:
+            name = username_from_jwt(token) or DEFAULT_USER
+        return Caller(name, project.strip() or None if project else None)

@@ -1,0 +1,105 @@
+"""Faults injected on purpose, for consumers' resilience tests: latency and forced error answers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.errors import ApiError
+
+__all__ = ["Fault", "Faults", "parse_faults"]
+
+_MAX_LATENCY_MS = 60_000
+
+
+@dataclass
+class Fault:
+    """For ``operation`` (an operationId, or ``*`` for all): wait ``latency_ms``, then answer ``status``.
+
+    ``status`` None means "answer normally after the delay". ``times`` None means until cleared.
+    """
+
+    operation: str = "*"
+    status: int | None = None
+    why: str | None = None
+    latency_ms: int = 0
+    times: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fault as the admin API shows it."""
+        return {"operation": self.operation, "status": self.status, "why": self.why,
+                "latencyMs": self.latency_ms, "times": self.times}
+
+
+def parse_faults(raw: Any, operations: Iterable[str]) -> list[Fault]:
+    """Faults from their JSON or YAML form; ``ApiError(400)`` naming the first mistake."""
+    known = set(operations) | {"*"}
+    if not isinstance(raw, list):
+        raise ApiError(400, "faults must be a list of {operation, status, why, latencyMs, times}")
+    faults = []
+    for index, item in enumerate(raw):
+        where = f"faults[{index}]"
+        if not isinstance(item, Mapping):
+            raise ApiError(400, f"{where} must be an object")
+        unknown = sorted(set(item) - {"operation", "status", "why", "latencyMs", "times"})
+        if unknown:
+            raise ApiError(400, f"{where}: unknown keys {', '.join(unknown)}")
+        operation = item.get("operation", "*")
+        if operation not in known:
+            raise ApiError(400, f"{where}: unknown operation {operation!r}; known: {', '.join(sorted(known))}")
+        status = item.get("status")
+        if status is not None and (not _is_int(status) or not 400 <= status <= 599):
+            raise ApiError(400, f"{where}: status must be an error status between 400 and 599")
+        latency = item.get("latencyMs", 0)
+        if not _is_int(latency) or not 0 <= latency <= _MAX_LATENCY_MS:
+            raise ApiError(400, f"{where}: latencyMs must be between 0 and {_MAX_LATENCY_MS}")
+        times = item.get("times")
+        if times is not None and (not _is_int(times) or times < 1):
+            raise ApiError(400, f"{where}: times must be a positive integer (or absent: until cleared)")
+        why = item.get("why")
+        if why is not None and not isinstance(why, str):
+            raise ApiError(400, f"{where}: why must be a string")
+        faults.append(Fault(operation, status, why, latency, times))
+    return faults
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Faults:
+    """The active faults; the first that matches an operation applies, and counts down if limited."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def replace(self, faults: Iterable[Fault]) -> None:
+        """Make ``faults`` the active set."""
+        with self._lock:
+            self._faults = list(faults)
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self.replace(())
+
+    def take(self, operation: str) -> Fault | None:
+        """The fault to apply to this call of ``operation``, if any."""
+        if not self._faults:
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if fault.operation in ("*", operation):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times == 0:
+                            self._faults.remove(fault)
+                    return Fault(fault.operation, fault.status, fault.why, fault.latency_ms, None)
+        return None
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The active faults as data."""
+        with self._lock:
+            return [fault.to_dict() for fault in self._faults]
