@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import NoReturn, cast
 
 from contracts import cli as contract_cli
+from mockserver.serve import add_serve_command
 
 __all__ = ["COMMANDS", "DISTRIBUTION", "PROG", "build_parser", "main"]
 
@@ -23,8 +24,8 @@ DISTRIBUTION = "ucloud-jobs-contract"
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-# The mock server's `serve` command is registered here, after the contract's commands.
 COMMANDS: tuple[Register, ...] = (
+    add_serve_command,
     contract_cli.add_commands,
 )
 

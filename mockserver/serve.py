@@ -1,0 +1,108 @@
+"""``ucloud-jobs serve``: the mock on a socket, for local development and for tests."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import sys
+from datetime import datetime, timezone
+from types import FrameType
+
+from contracts.errors import ContractError
+from mockserver.admin import AdminPolicy
+from mockserver.app import create_app
+from mockserver.server import MockServer
+
+__all__ = ["add_serve_command", "serve"]
+
+
+def _user(text: str) -> tuple[str, str]:
+    token, sep, name = text.partition("=")
+    if not sep or not token or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not TOKEN=NAME")
+    return token, name
+
+
+def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``serve``."""
+    parser = subparsers.add_parser(
+        "serve", help="run the mock server",
+        description="Serve a stateful mock of UCloud's Jobs API on a deterministic clock. With no options it "
+                    "replays the documented flow 'Extending a Job and terminating it early'.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)")
+    parser.add_argument("--profile", choices=("docs", "ucloud"), default=None,
+                        help="docs: the documented examples exactly; ucloud: what the real service does "
+                             "(default: the scenario's)")
+    parser.add_argument("--scenario", default=None, metavar="NAME|PATH",
+                        help="a bundled scenario by name, or a scenario file (default: extend-and-terminate)")
+    parser.add_argument("--scenario-dir", action="append", default=[], metavar="DIR",
+                        help="another folder of scenarios that POST /_mock/scenario may load by name")
+    parser.add_argument("--user", action="append", type=_user, default=[], metavar="TOKEN=NAME",
+                        help="accept only these bearer tokens, each as the named user (repeatable)")
+    parser.add_argument("--real-clock", action="store_true",
+                        help="run on the wall clock instead of the virtual one, so jobs progress on their own")
+    parser.add_argument("--threads", type=int, default=4, help="worker threads (default: 4)")
+    parser.add_argument("--journal-size", type=int, default=1000, help="requests kept in the journal (default: 1000)")
+    parser.add_argument("--admin-token", default=None,
+                        help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere")
+    parser.add_argument("--allow-remote-admin", action="store_true",
+                        help="let any client use the admin API /_mock/ (default: loopback clients only)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
+    parser.set_defaults(command=serve)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the server until Ctrl-C or SIGTERM; 2 on a usage error."""
+    if not 0 <= args.port <= 65535:
+        print(f"ucloud-jobs serve: error: --port {args.port} is not between 0 and 65535", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(scenario=args.scenario, profile=args.profile, real_clock=args.real_clock,
+                         users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
+                         journal_size=args.journal_size,
+                         admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
+    except ContractError as error:
+        print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        server = MockServer(app, args.host, args.port, threads=max(1, args.threads),
+                            access_log=None if args.quiet else sys.stderr)
+    except OSError as error:
+        print(f"ucloud-jobs serve: error: cannot listen on {args.host}:{args.port}: {error.strerror}",
+              file=sys.stderr)
+        return 2
+    if not _is_loopback(args.host):
+        print(f"ucloud-jobs serve: warning: listening on {args.host}, reachable from other machines; the mock "
+              "checks no signatures", file=sys.stderr)
+    engine = app.engine
+    clock = "wall clock" if args.real_clock else "virtual clock at " + datetime.fromtimestamp(
+        engine.now() / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
+          f"{engine.profile.name}, {clock}); admin API at {server.url}/_mock/; Ctrl-C stops", flush=True)
+    # Ctrl-C and SIGTERM both stop the server (SIGINT too when a shell started us in the background with it
+    # ignored).
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print("ucloud-jobs mock stopped", file=sys.stderr, flush=True)
+    return 0
