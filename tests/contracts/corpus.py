@@ -51,7 +51,7 @@ SUPPORT = ("reference/jobs.provider.PROVIDERID_support.md:curl:1:jobs.provider.P
 
 STATES = "IN_QUEUE, RUNNING, CANCELING, SUCCESS, FAILURE, EXPIRED, SUSPENDED"
 PARAMETER_TYPES = ("file, boolean, text, textarea, integer, floating_point, peer, license_server, "
-                   "block_storage, network, ingress")
+                   "block_storage, network, ingress, workflow, modules")
 LONG_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 
