@@ -114,6 +114,8 @@ def _expected_and_message(  # noqa: PLR0912 - one branch per JSON Schema keyword
         forbidden = rule.get("pattern") if isinstance(rule, dict) else None
         if forbidden in ("\n", "\\n"):
             return "no line break", f"{shown} must not contain a line break"
+        if isinstance(rule, dict) and isinstance(rule.get("description"), str):
+            return f"not {rule['description']}", f"{shown} must not be {rule['description']}"
         return f"not {json.dumps(rule)}", f"{shown} is not allowed here"
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         return "no unknown fields", error.message

@@ -1,13 +1,18 @@
 """The pytest plugin: fixtures that give a consumer's tests the mock and the contract, with no configuration.
 
 Registered through the ``pytest11`` entry point ``ucloud_jobs``. Importing it costs nothing: the mock server
-and the validators are loaded only when a test asks for a fixture. This is the one module of ``contracts`` that
+and the validators load only when a test asks for a fixture. This is the one module of ``contracts`` that
 imports ``mockserver``.
+
+Fixtures: ``ucloud_mock`` (a live server on 127.0.0.1, one per session and per xdist worker, reset before each
+test), ``ucloud_app`` (the WSGI app, in-process), ``ucloud_contract`` (validation helpers). The marker
+``@pytest.mark.ucloud_scenario(name, profile=...)`` chooses the scenario of a test. With ``--ucloud-url``,
+``--ucloud-verify`` runs the contract's scenarios and state machine against a live provider.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,18 +20,28 @@ import pytest
 if TYPE_CHECKING:
     from contracts.validation import Contract
     from mockserver.app import MockApp
+    from mockserver.server import MockServer
 
-__all__ = ["ContractHelper"]
+__all__ = ["ContractHelper", "MockClock", "MockFaults", "UCloudMock"]
+
+DEFAULT_SCENARIO = "blank"
+_SERVER_KEY = pytest.StashKey["tuple[MockApp, MockServer] | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The ``ucloud`` option group."""
     group = parser.getgroup("ucloud", "UCloud Jobs contract and mock server")
     group.addoption("--ucloud-profile", default=None, choices=("docs", "ucloud"),
-                    help="behaviour profile of the mock (default: the scenario's, docs for the seed)")
-    group.addoption("--ucloud-scenario", default=None, help="scenario the mock starts with (default: the seed)")
-    group.addoption("--ucloud-url", default=None, help="verify a live provider at this base URL")
+                    help="behaviour profile of the mock (default: the scenario's)")
+    group.addoption("--ucloud-scenario", default=None,
+                    help=f"scenario the mock starts each test with (default: {DEFAULT_SCENARIO}, no script)")
+    group.addoption("--ucloud-url", default=None,
+                    help="base URL of a live provider; with --ucloud-verify, verify it against the contract")
     group.addoption("--ucloud-token", default=None, help="bearer token for --ucloud-url")
+    group.addoption("--ucloud-verify", action="store_true",
+                    help="add a test that verifies --ucloud-url (scenarios, then the state machine)")
+    group.addoption("--ucloud-examples", type=int, default=25,
+                    help="state-machine examples for --ucloud-verify (default: 25)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,6 +50,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "ucloud_scenario(name, profile=None): start the mock with this scenario (and profile) for this test",
     )
+    config.stash[_SERVER_KEY] = None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the session's server, if one was started."""
+    started = config.stash.get(_SERVER_KEY, None)
+    if started is not None:
+        started[1].stop()
+        config.stash[_SERVER_KEY] = None
 
 
 class ContractHelper:
@@ -56,6 +80,111 @@ class ContractHelper:
         self.contract.validate_response(operation_id, status, body)
 
 
+class MockClock:
+    """The mock's virtual clock, in epoch milliseconds."""
+
+    def __init__(self, app: MockApp) -> None:
+        self._app = app
+
+    @property
+    def now_ms(self) -> int:
+        """The current time (events that fell due are applied first)."""
+        return self._app.engine.now()
+
+    def advance(self, ms: int = 0, *, seconds: float = 0, minutes: float = 0, hours: float = 0) -> int:
+        """Move forward by the sum of the arguments and return the new time."""
+        total = ms + round((seconds + 60 * minutes + 3600 * hours) * 1000)
+        return self._app.engine.advance(total)
+
+    def set(self, ms: int) -> int:
+        """Move to ``ms`` (not into the past) and return it."""
+        return self._app.engine.set_time(ms)
+
+
+class MockFaults:
+    """Faults injected into the mock: latency or a forced error status, per operation."""
+
+    def __init__(self, app: MockApp) -> None:
+        self._app = app
+
+    def set(self, *faults: Mapping[str, Any]) -> None:
+        """Replace the active faults, e.g. ``set({"operation": "jobs.retrieve", "status": 503, "times": 1})``."""
+        from mockserver.faults import parse_faults  # noqa: PLC0415 - loaded only when asked for
+
+        self._app.faults.replace(parse_faults(list(faults), self._app.contract.spec.operations))
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self._app.faults.clear()
+
+    @property
+    def active(self) -> list[dict[str, Any]]:
+        """The active faults as data."""
+        return self._app.faults.snapshot()
+
+
+class UCloudMock:
+    """A running mock: its URL, a token, the clock, the journal, scenarios and faults."""
+
+    def __init__(self, app: MockApp, server: MockServer) -> None:
+        self.app = app
+        self.server = server
+        self.url = server.url
+        self.clock = MockClock(app)
+        self.faults = MockFaults(app)
+
+    @property
+    def token(self) -> str:
+        """A bearer token for the default user, ``user``."""
+        return self.token_for("user")
+
+    def token_for(self, username: str) -> str:
+        """A bearer token that the mock takes as ``username`` (an unsigned JWT)."""
+        from contracts.transport import mock_token  # noqa: PLC0415 - loaded only when asked for
+
+        return mock_token(username)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers for a request as the default user."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def journal(self) -> list[dict[str, Any]]:
+        """The requests the mock answered in this test, oldest first."""
+        entries: list[dict[str, Any]] = self.app.journal.snapshot()["entries"]
+        return entries
+
+    def load_scenario(self, name: str, profile: str | None = None) -> None:
+        """Restart the mock with a bundled scenario (and profile)."""
+        from contracts.scenario import resolve_scenario  # noqa: PLC0415 - loaded only when asked for
+        from mockserver.profiles import profile_named  # noqa: PLC0415
+
+        scenario = resolve_scenario(name, self.app.scenario_dirs)
+        self.app.load_scenario(scenario, profile_named(profile) if profile else None)
+
+    def reset(self) -> None:
+        """Forget every job and restart the current scenario."""
+        self.app.load_scenario(self.app.engine.scenario, self.app.engine.profile)
+
+
+def _settings(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    marker = request.node.get_closest_marker("ucloud_scenario")
+    scenario = request.config.getoption("--ucloud-scenario") or DEFAULT_SCENARIO
+    profile = request.config.getoption("--ucloud-profile")
+    if marker is not None:
+        scenario = marker.args[0] if marker.args else marker.kwargs.get("name", scenario)
+        profile = marker.kwargs.get("profile", profile)
+    return scenario, profile
+
+
+def _fail_on_server_errors(app: MockApp) -> None:
+    errors = app.take_errors()
+    if errors:
+        pytest.fail("the UCloud mock failed while serving this test:\n\n" + "\n\n".join(map(str, errors)),
+                    pytrace=False)
+
+
 @pytest.fixture
 def ucloud_contract() -> ContractHelper:
     """Validate payloads against the Jobs contract."""
@@ -64,14 +193,33 @@ def ucloud_contract() -> ContractHelper:
     return ContractHelper(default_contract())
 
 
-def _scenario_settings(request: pytest.FixtureRequest) -> tuple[str | None, str | None]:
-    marker = request.node.get_closest_marker("ucloud_scenario")
-    scenario = request.config.getoption("--ucloud-scenario")
-    profile = request.config.getoption("--ucloud-profile")
-    if marker is not None:
-        scenario = marker.args[0] if marker.args else marker.kwargs.get("name", scenario)
-        profile = marker.kwargs.get("profile", profile)
-    return scenario, profile
+@pytest.fixture
+def ucloud_mock_listen_address() -> tuple[str, int]:
+    """Where the session's mock listens: loopback and a free port (override this fixture to change it)."""
+    return ("127.0.0.1", 0)
+
+
+@pytest.fixture
+def ucloud_mock(request: pytest.FixtureRequest, ucloud_mock_listen_address: tuple[str, int]) -> Iterator[UCloudMock]:
+    """The mock on a socket: started once per session (per xdist worker), reset before each test."""
+    from mockserver.app import create_app  # noqa: PLC0415 - loaded only when asked for
+    from mockserver.server import MockServer  # noqa: PLC0415
+
+    config = request.config
+    started = config.stash.get(_SERVER_KEY, None)
+    if started is None:
+        app = create_app(scenario=DEFAULT_SCENARIO)
+        host, port = ucloud_mock_listen_address
+        server = MockServer(app, host, port).start()
+        started = (app, server)
+        config.stash[_SERVER_KEY] = started
+    app, server = started
+    mock = UCloudMock(app, server)
+    scenario, profile = _settings(request)
+    mock.load_scenario(scenario, profile)
+    app.take_errors()
+    yield mock
+    _fail_on_server_errors(app)
 
 
 @pytest.fixture
@@ -79,9 +227,7 @@ def ucloud_app(request: pytest.FixtureRequest) -> Iterator[MockApp]:
     """A fresh in-process mock (a WSGI app) for this test; a server error inside it fails the test."""
     from mockserver.app import create_app  # noqa: PLC0415 - loaded only when asked for
 
-    scenario, profile = _scenario_settings(request)
+    scenario, profile = _settings(request)
     app = create_app(scenario=scenario, profile=profile)
     yield app
-    errors = app.take_errors()
-    if errors:
-        pytest.fail("\n\n".join(str(error) for error in errors), pytrace=False)
+    _fail_on_server_errors(app)

@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import NoReturn, cast
 
 from contracts import cli as contract_cli
+from contracts.verify_cli import add_verify_command
 from mockserver.serve import add_serve_command
 
 __all__ = ["COMMANDS", "DISTRIBUTION", "PROG", "build_parser", "main"]
@@ -27,6 +28,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 COMMANDS: tuple[Register, ...] = (
     add_serve_command,
     contract_cli.add_commands,
+    add_verify_command,
 )
 
 _INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C

@@ -1,0 +1,177 @@
+"""The Jobs API's invariants, written once: functions of what was seen before, the request, and what came after.
+
+Each check raises ``InvariantViolation`` (a ``ContractViolation``, so an AssertionError) naming the invariant,
+the job and what differed. Which profile an invariant holds in is said in its docstring; ``Profile`` values are
+``"docs"`` (the documented examples) and ``"ucloud"`` (the real service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from contracts.errors import ContractViolation, Violation
+
+__all__ = [
+    "FINAL_STATES",
+    "STATES",
+    "InvariantViolation",
+    "check_bulk_response",
+    "check_extended",
+    "check_final_unchanged",
+    "check_suspended",
+    "check_terminated",
+    "check_unchanged",
+    "check_unsuspended",
+    "check_updates",
+    "duration_ms",
+]
+
+STATES = ("IN_QUEUE", "RUNNING", "CANCELING", "SUCCESS", "FAILURE", "EXPIRED", "SUSPENDED")
+FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "EXPIRED"})
+MAX_UPDATES = 64
+
+Job = Mapping[str, Any]
+
+
+class InvariantViolation(ContractViolation):
+    """A response that is valid on its own but breaks an invariant of the API."""
+
+    def __init__(self, invariant: str, job_id: str | None, detail: str,  # noqa: PLR0917 - data first
+                 pointer: str = "", expected: str = "", actual: str = "") -> None:
+        self.invariant = invariant
+        self.job_id = job_id
+        subject = f"invariant '{invariant}'" + (f" for job {job_id}" if job_id is not None else "")
+        super().__init__(subject, [Violation(pointer, invariant, expected, actual, detail)])
+
+
+def duration_ms(duration: Mapping[str, Any] | None) -> int | None:
+    """A SimpleDuration in milliseconds (None stays None)."""
+    if duration is None:
+        return None
+    return int(duration["hours"]) * 3_600_000 + int(duration["minutes"]) * 60_000 + int(duration["seconds"]) * 1000
+
+
+def _state(job: Job) -> str:
+    return str(job["status"]["state"])
+
+
+def check_bulk_response(operation: str, items: Sequence[Any], body: Mapping[str, Any]) -> None:
+    """Bulk: one response entry per request item, in order; create answers an id (or null) per item."""
+    responses = body.get("responses")
+    if not isinstance(responses, list) or len(responses) != len(items):
+        count = len(responses) if isinstance(responses, list) else "no"
+        raise InvariantViolation("one response per item", None,
+                                 f"{operation} answered 200 but /responses has {count} entries for {len(items)} "
+                                 f"item{'s' if len(items) != 1 else ''}", "/responses", str(len(items)), str(count))
+
+
+def check_updates(before: Job | None, after: Job) -> None:
+    """Updates: timestamps never decrease; the list only grows; the newest update with a state is the state.
+
+    Holds in both profiles when updates are requested (``includeUpdates=true``). UCloud keeps the newest 64.
+    """
+    job_id = str(after["id"])
+    updates = after.get("updates") or []
+    stamps = [update.get("timestamp") or 0 for update in updates]
+    for index in range(1, len(stamps)):
+        if stamps[index] < stamps[index - 1]:
+            raise InvariantViolation("update timestamps never decrease", job_id,
+                                     f"update {index} is stamped {stamps[index]}, before update {index - 1} "
+                                     f"({stamps[index - 1]})", f"/updates/{index}/timestamp",
+                                     f">= {stamps[index - 1]}", str(stamps[index]))
+    with_state = [update for update in updates if update.get("state") is not None]
+    if with_state and with_state[-1]["state"] != _state(after):
+        raise InvariantViolation("the newest update's state is the job's state", job_id,
+                                 f"the newest update with a state says {with_state[-1]['state']} but "
+                                 f"status.state is {_state(after)}", "/status/state", with_state[-1]["state"],
+                                 _state(after))
+    if before is None:
+        return
+    previous = before.get("updates") or []
+    if len(previous) < MAX_UPDATES and list(updates[: len(previous)]) != list(previous):
+        raise InvariantViolation("updates only grow", job_id,
+                                 f"the {len(previous)} earlier updates are not a prefix of the {len(updates)} now "
+                                 "returned", "/updates", f"{len(previous)} earlier updates kept",
+                                 f"{len(updates)} updates")
+
+
+def check_final_unchanged(before: Job, after: Job) -> None:
+    """Final states never change (both profiles)."""
+    if _state(before) in FINAL_STATES and _state(after) != _state(before):
+        raise InvariantViolation("final states never change", str(after["id"]),
+                                 f"the job was {_state(before)} and is now {_state(after)}", "/status/state",
+                                 _state(before), _state(after))
+
+
+def check_unchanged(before: Job, after: Job, why: str) -> None:
+    """Nothing about the job changed (a refused or foreign request must leave it as it was)."""
+    if before != after:
+        changed = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+        raise InvariantViolation(why, str(after["id"]), f"the job changed ({', '.join(changed)} differ)",
+                                 "/" + (changed[0] if changed else ""), "unchanged", "changed")
+
+
+def check_extended(before: Job, after: Job, requested_ms: int, profile: str | None) -> None:
+    """Extend by d: expiresAt afterwards = expiresAt before + d, for any d and any number of extends.
+
+    In the ucloud profile timeAllocation grows by d too; in docs it stays. A job without a timeAllocation is left
+    as it is, and so is a job that has ended (final states never change).
+    """
+    job_id = str(after["id"])
+    check_final_unchanged(before, after)
+    allocation_before = duration_ms(before["specification"].get("timeAllocation"))
+    if allocation_before is None or _state(before) in FINAL_STATES:
+        if before["status"].get("expiresAt") != after["status"].get("expiresAt") or \
+                before["specification"].get("timeAllocation") != after["specification"].get("timeAllocation"):
+            raise InvariantViolation("extend leaves a job without allocation (or ended) as it is", job_id,
+                                     "expiresAt or timeAllocation changed", "/status/expiresAt",
+                                     str(before["status"].get("expiresAt")), str(after["status"].get("expiresAt")))
+        return
+    expires_before, expires_after = before["status"].get("expiresAt"), after["status"].get("expiresAt")
+    expected = None if expires_before is None else expires_before + requested_ms
+    if expires_after != expected:
+        raise InvariantViolation("extend moves expiresAt by exactly the requested time", job_id,
+                                 f"expiresAt was {expires_before}, {requested_ms} ms were requested, and it is now "
+                                 f"{expires_after}", "/status/expiresAt", str(expected), str(expires_after))
+    allocation_after = duration_ms(after["specification"].get("timeAllocation"))
+    wanted = allocation_before + requested_ms if profile == "ucloud" else allocation_before
+    if profile is not None and allocation_after != wanted:
+        rule = "grows by the requested time" if profile == "ucloud" else "stays as it is"
+        raise InvariantViolation(f"extend: timeAllocation {rule} ({profile} profile)", job_id,
+                                 f"timeAllocation was {allocation_before} ms and is now {allocation_after} ms",
+                                 "/specification/timeAllocation", f"{wanted} ms", f"{allocation_after} ms")
+
+
+def check_terminated(before: Job, after: Job, *, synchronous: bool) -> None:
+    """Terminate: the job reaches a final state (SUCCESS for a user's cancellation); a final job stays as it was.
+
+    The mock ends the job at once; a live provider may pass through CANCELING first (``synchronous=False``).
+    """
+    check_final_unchanged(before, after)
+    if _state(before) in FINAL_STATES:
+        return
+    allowed = {"SUCCESS"} if synchronous else FINAL_STATES | {"CANCELING", "RUNNING", "IN_QUEUE", "SUSPENDED"}
+    if _state(after) not in allowed:
+        raise InvariantViolation("terminate ends the job", str(after["id"]),
+                                 f"the job was {_state(before)} and after terminate it is {_state(after)}",
+                                 "/status/state", " or ".join(sorted(allowed)), _state(after))
+
+
+def check_suspended(before: Job, after: Job) -> None:
+    """Suspend moves RUNNING to SUSPENDED and leaves any other state as it is."""
+    _check_move(before, after, "RUNNING", "SUSPENDED", "suspend")
+
+
+def check_unsuspended(before: Job, after: Job) -> None:
+    """Unsuspend moves SUSPENDED to RUNNING and leaves any other state as it is."""
+    _check_move(before, after, "SUSPENDED", "RUNNING", "unsuspend")
+
+
+def _check_move(before: Job, after: Job, source: str, target: str, call: str) -> None:
+    check_final_unchanged(before, after)
+    expected = target if _state(before) == source else _state(before)
+    if _state(after) != expected:
+        raise InvariantViolation(f"{call} moves {source} to {target}", str(after["id"]),
+                                 f"the job was {_state(before)} and after {call} it is {_state(after)}",
+                                 "/status/state", expected, _state(after))

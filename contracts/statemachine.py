@@ -1,0 +1,257 @@
+"""The invariants as a Hypothesis state machine that drives any target through a ``Transport``.
+
+Rules create, retrieve, browse, extend, terminate, suspend and unsuspend jobs, move the clock (where the target
+allows) and act as a second user; after each, the invariants of ``contracts.invariants`` are checked and every
+response is validated against the spec for its operation and status. The calls of the last run are recorded,
+so a failure can be replayed as curl lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
+
+from contracts import invariants as inv
+from contracts.errors import ContractViolation, Violation
+from contracts.transport import Reply, Transport
+from contracts.validation import Contract, default_contract
+
+__all__ = ["Recorder", "Target", "build_state_machine"]
+
+RETRIEVE_FLAGS = {"includeUpdates": True}
+UNKNOWN_ID = "9223372036854775807"
+
+
+def simple_durations(max_hours: int) -> st.SearchStrategy[dict[str, int]]:
+    """SimpleDurations that shrink towards zero quickly: hours, then minutes and seconds, each from 0."""
+    return st.fixed_dictionaries({"hours": st.integers(0, max_hours), "minutes": st.integers(0, 59),
+                                  "seconds": st.integers(0, 59)})
+
+
+def lifecycle_specifications(max_hours: int) -> st.SearchStrategy[dict[str, Any]]:
+    """Small job specifications: the lifecycle depends only on the allocation, so shrinking stays quick.
+
+    The whole space of specifications is the property tests' business (everything generated validates).
+    """
+    allocation = st.one_of(st.none(), simple_durations(max_hours).filter(lambda d: any(d.values())))
+    return st.fixed_dictionaries({
+        "application": st.sampled_from([{"name": "acme-batch", "version": "1.0.0"},
+                                        {"name": "acme-web-application", "version": "1.0.0"}]),
+        "product": st.just({"id": "example-compute", "category": "example-compute", "provider": "example"}),
+        "timeAllocation": allocation,
+    })
+
+
+@dataclass
+class Target:
+    """What is being verified and what it can do.
+
+    ``profile`` is "docs", "ucloud" or None (check only what holds in both). ``synchronous`` targets end a
+    terminated job at once (the mock); ``frozen_clock`` ones only move time when told (the mock's virtual clock).
+    """
+
+    transport: Transport
+    profile: str | None = None
+    synchronous: bool = True
+    frozen_clock: bool = True
+    suspension: bool = True
+    max_extend_hours: int = 48
+
+
+@dataclass
+class Recorder:
+    """The calls of the current (in the end: the last, shrunk) run, as request lines and curl commands."""
+
+    calls: list[Reply] = field(default_factory=list)
+
+    def curl_lines(self) -> list[str]:
+        """One pasteable curl command per call, in order."""
+        return [reply.curl for reply in self.calls]
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job created by the machine, and who owns it."""
+
+    id: str
+    owner: str
+
+
+def build_state_machine(target: Target, recorder: Recorder | None = None,
+                        contract: Contract | None = None) -> type[RuleBasedStateMachine]:
+    """A RuleBasedStateMachine class bound to ``target`` (one class per target; Hypothesis instantiates it)."""
+    checker: Contract = contract or default_contract()
+    calls: Recorder = recorder if recorder is not None else Recorder()
+    transport = target.transport
+    owner = transport.users[0]
+    stranger = transport.users[1] if len(transport.users) > 1 else None
+
+    class JobsStateMachine(RuleBasedStateMachine):
+        jobs = Bundle("jobs")
+
+        def __init__(self) -> None:
+            super().__init__()
+            calls.calls.clear()
+            self.seen: dict[str, dict[str, Any]] = {}
+            self.ids: set[str] = set()
+
+        # -------------------------------------------------------------- plumbing
+        def call(self, operation: str, request: Any, user: str | None = None) -> Reply:
+            reply = transport.call(operation, request, user=user)
+            calls.calls.append(reply)
+            if not reply.is_json:
+                raise ContractViolation(f"{reply.request_line} answered {reply.status}",
+                                        [Violation("", "json", "a JSON body", repr(reply.raw[:80]),
+                                                       "the body is not JSON")])
+            checker.validate_response(operation, reply.status, reply.body)
+            return reply
+
+        def expect(self, reply: Reply, status: int) -> Any:
+            if reply.status != status:
+                raise ContractViolation(f"{reply.request_line} answered {reply.status}",
+                                        [Violation("", "status", str(status), str(reply.status),
+                                                       f"expected {status}, got {reply.status}: {reply.body}")])
+            return reply.body
+
+        def fetch(self, job: JobRef) -> dict[str, Any]:
+            body = self.expect(self.call("jobs.retrieve", {**RETRIEVE_FLAGS, "id": job.id}, job.owner), 200)
+            before = self.seen.get(job.id)
+            inv.check_updates(before, body)
+            if before is not None:
+                inv.check_final_unchanged(before, body)
+            self.seen[job.id] = body
+            return dict(body)
+
+        def current(self, job: JobRef) -> dict[str, Any]:
+            """The job before a change: on a frozen clock the last retrieve is still true (a rule checks it)."""
+            if target.frozen_clock and job.id in self.seen:
+                return dict(self.seen[job.id])
+            return self.fetch(job)
+
+        # -------------------------------------------------------------- rules
+        @initialize()
+        def start(self) -> None:
+            if transport.supports_admin:
+                transport.reset()
+
+        @rule(target=jobs, specs=st.lists(lifecycle_specifications(12), min_size=1, max_size=2))
+        def create(self, specs: list[dict[str, Any]]) -> Any:
+            body = self.expect(self.call("jobs.create", {"items": specs}, owner), 200)
+            inv.check_bulk_response("jobs.create", specs, body)
+            refs = []
+            for entry in body["responses"]:
+                if entry is None:
+                    continue
+                if entry["id"] in self.ids:
+                    raise inv.InvariantViolation("ids are unique", entry["id"], "a new job got an id already used",
+                                                 "/responses", "a new id", entry["id"])
+                self.ids.add(entry["id"])
+                refs.append(JobRef(entry["id"], owner))
+            now = transport.now_ms() if target.frozen_clock and transport.supports_admin else None
+            for ref in refs:
+                created = self.fetch(ref)
+                if now is not None and created["createdAt"] > now:
+                    raise inv.InvariantViolation("createdAt is never after the clock", ref.id,
+                                                 f"createdAt {created['createdAt']} is after the clock {now}",
+                                                 "/createdAt", f"<= {now}", str(created["createdAt"]))
+            return multiple(*refs)
+
+        @rule(job=jobs)
+        def retrieve_twice(self, job: JobRef) -> None:
+            first = self.fetch(job)
+            second = self.fetch(job)
+            if target.frozen_clock:
+                inv.check_unchanged(first, second, "two retrieves in a row are equal")
+
+        @rule()
+        def browse(self) -> None:
+            page = self.expect(self.call("jobs.browse", {"itemsPerPage": 250, **RETRIEVE_FLAGS}, owner), 200)
+            for item in page["items"]:
+                if item["id"] in self.ids and item["owner"]["createdBy"] != owner:
+                    raise inv.InvariantViolation("browse shows only the caller's jobs", item["id"],
+                                                 f"{owner} was shown a job of {item['owner']['createdBy']}",
+                                                 "/items", owner, item["owner"]["createdBy"])
+
+        @rule(job=jobs, duration=simple_durations(target.max_extend_hours))
+        def extend(self, job: JobRef, duration: dict[str, int]) -> None:
+            before = self.current(job)
+            items = [{"jobId": job.id, "requestedTime": duration}]
+            inv.check_bulk_response("jobs.extend", items, self.expect(self.call("jobs.extend", {"items": items},
+                                                                                 job.owner), 200))
+            inv.check_extended(before, self.fetch(job), inv.duration_ms(duration) or 0, target.profile)
+
+        @rule(job=jobs)
+        def terminate(self, job: JobRef) -> None:
+            before = self.current(job)
+            items = [{"id": job.id}]
+            inv.check_bulk_response("jobs.terminate", items,
+                                    self.expect(self.call("jobs.terminate", {"items": items}, job.owner), 200))
+            inv.check_terminated(before, self.fetch(job), synchronous=target.synchronous)
+
+        @precondition(lambda self: target.suspension)
+        @rule(job=jobs)
+        def suspend(self, job: JobRef) -> None:
+            before = self.current(job)
+            self.expect(self.call("jobs.suspend", {"items": [{"id": job.id}]}, job.owner), 200)
+            inv.check_suspended(before, self.fetch(job))
+
+        @precondition(lambda self: target.suspension)
+        @rule(job=jobs)
+        def unsuspend(self, job: JobRef) -> None:
+            before = self.current(job)
+            self.expect(self.call("jobs.unsuspend", {"items": [{"id": job.id}]}, job.owner), 200)
+            inv.check_unsuspended(before, self.fetch(job))
+
+        @precondition(lambda self: transport.supports_admin)
+        @rule(ms=st.sampled_from([1_000, 5_000, 60_000, 3_600_000, 6 * 3_600_000, 13 * 3_600_000]))
+        def advance_clock(self, ms: int) -> None:
+            transport.advance(ms)
+            for job_id in list(self.seen):
+                self.fetch(JobRef(job_id, owner))
+
+        @precondition(lambda self: stranger is not None)
+        @rule(job=jobs, call=st.sampled_from(["jobs.retrieve", "jobs.extend", "jobs.terminate"]))
+        def as_another_user(self, job: JobRef, call: str) -> None:
+            before = self.current(job)
+            request: Any = {
+                "jobs.retrieve": {"id": job.id},
+                "jobs.extend": {"items": [{"jobId": job.id, "requestedTime": {"hours": 1, "minutes": 0,
+                                                                              "seconds": 0}}]},
+                "jobs.terminate": {"items": [{"id": job.id}]},
+            }[call]
+            self.expect(self.call(call, request, stranger), 404)
+            inv.check_unchanged(before, self.fetch(job), "another user's request changes nothing")
+
+        @rule(job=jobs, call=st.sampled_from(["jobs.extend", "jobs.terminate", "jobs.suspend"]))
+        def bulk_with_unknown_id(self, job: JobRef, call: str) -> None:
+            before = self.current(job)
+            if call == "jobs.extend":
+                duration = {"hours": 1, "minutes": 0, "seconds": 0}
+                items: list[dict[str, Any]] = [{"jobId": job.id, "requestedTime": duration},
+                                               {"jobId": UNKNOWN_ID, "requestedTime": duration}]
+            else:
+                items = [{"id": job.id}, {"id": UNKNOWN_ID}]
+            self.expect(self.call(call, {"items": items}, job.owner), 404)
+            inv.check_unchanged(before, self.fetch(job), "a bulk request naming an unknown id changes nothing")
+
+        @invariant()
+        def states_are_known(self) -> None:
+            for job_id, job in self.seen.items():
+                if job["status"]["state"] not in inv.STATES:
+                    raise inv.InvariantViolation("every state is a JobState", job_id, "unknown state",
+                                                 "/status/state", ", ".join(inv.STATES), job["status"]["state"])
+
+        def teardown(self) -> None:
+            if transport.supports_admin:
+                return
+            # A live provider keeps what we made: end every job we created and left running.
+            for job_id, job in self.seen.items():
+                if job["status"]["state"] not in inv.FINAL_STATES:
+                    transport.call("jobs.terminate", {"items": [{"id": job_id}]}, user=owner)
+
+    JobsStateMachine.__name__ = "JobsStateMachine"
+    return JobsStateMachine
+
