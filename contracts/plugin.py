@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mockserver.app import MockApp
     from mockserver.server import MockServer
 
-__all__ = ["ContractHelper", "MockClock", "MockFaults", "UCloudMock"]
+__all__ = ["ContractHelper", "MockClock", "MockFaults", "UCloudMock", "VerifyFailed", "VerifyItem"]
 
 DEFAULT_SCENARIO = "blank"
 _SERVER_KEY = pytest.StashKey["tuple[MockApp, MockServer] | None"]()
@@ -183,6 +183,51 @@ def _fail_on_server_errors(app: MockApp) -> None:
     if errors:
         pytest.fail("the UCloud mock failed while serving this test:\n\n" + "\n\n".join(map(str, errors)),
                     pytrace=False)
+
+
+class VerifyItem(pytest.Item):
+    """``--ucloud-verify``: the bundled scenarios and the state machine against ``--ucloud-url``, as one test."""
+
+    def runtest(self) -> None:
+        """Verify the provider; fail with every finding and its curl lines."""
+        from contracts.scenario import list_scenarios, resolve_scenario  # noqa: PLC0415 - only when asked for
+        from contracts.transport import HttpTransport  # noqa: PLC0415
+        from contracts.verify import verify  # noqa: PLC0415
+
+        config = self.config
+        url, token = config.getoption("--ucloud-url"), config.getoption("--ucloud-token")
+        if not token:
+            raise pytest.UsageError("--ucloud-verify needs --ucloud-token as well as --ucloud-url")
+        transport = HttpTransport(url, {"user": token})
+        try:
+            scenarios = [resolve_scenario(name) for name in sorted(list_scenarios())]
+            report = verify(transport, [s for s in scenarios if s.steps],
+                            examples=config.getoption("--ucloud-examples"),
+                            profile=config.getoption("--ucloud-profile") or "ucloud")
+        finally:
+            transport.close()
+        if not report.ok:
+            raise VerifyFailed("\n\n".join(finding.render() for finding in report.findings))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """The findings, without a traceback."""
+        if isinstance(excinfo.value, VerifyFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        """Where the item comes from, for pytest's report."""
+        return "ucloud-verify", None, f"verify {self.config.getoption('--ucloud-url')}"
+
+
+class VerifyFailed(AssertionError):
+    """The provider broke the contract."""
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--ucloud-verify`` and ``--ucloud-url``, add the verification of the provider as a test."""
+    if config.getoption("--ucloud-verify") and config.getoption("--ucloud-url"):
+        items.append(VerifyItem.from_parent(session, name="ucloud_verify"))
 
 
 @pytest.fixture
