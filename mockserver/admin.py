@@ -43,14 +43,14 @@ class AdminPolicy:
 
     def check(self, environ: WSGIEnvironment) -> None:
         """Refuse with 403 a client the policy does not admit."""
+        if self.allow_remote or _is_loopback(environ.get("REMOTE_ADDR", "")):
+            return
         if self.token is not None:
             given = environ.get(TOKEN_HEADER, "")
             if hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8")):
                 return
-            if not self.allow_remote:
-                raise ApiError(403, "The admin API needs the X-Mock-Admin-Token header")
-        if self.allow_remote or _is_loopback(environ.get("REMOTE_ADDR", "")):
-            return
+            raise ApiError(403, "The admin API needs the X-Mock-Admin-Token header from a client that is not "
+                                "on the loopback interface")
         raise ApiError(403, "The admin API answers only loopback clients (start the server with "
                             "--admin-token or --allow-remote-admin to open it)")
 
@@ -132,9 +132,9 @@ def load_scenario(app: MockApp, environ: WSGIEnvironment) -> Any:
         raise ApiError(400, f"Bad Request: unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
     try:
         scenario = resolve_scenario(name, app.scenario_dirs, allow_paths=False)
+        app.load_scenario(scenario, profile_named(profile) if profile else None)
     except ContractError as error:
         raise ApiError(404, str(error)) from None
-    app.load_scenario(scenario, profile_named(profile) if profile else None)
     return _state(app)
 
 

@@ -17,7 +17,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import RequestRedirect
 
-from contracts.errors import ContractViolation
+from contracts.errors import ContractError, ContractViolation
 from contracts.scenario import Scenario, resolve_scenario
 from contracts.shape import prune
 from contracts.validation import Contract, default_contract
@@ -28,7 +28,7 @@ from mockserver.bodies import parse_json, read_body
 from mockserver.clock import Clock, SystemClock
 from mockserver.engine import Engine
 from mockserver.errors import ApiError, error_body
-from mockserver.faults import Faults, parse_faults
+from mockserver.faults import Fault, Faults, parse_faults
 from mockserver.handlers import HANDLERS
 from mockserver.journal import Journal
 from mockserver.profiles import Profile, profile_named
@@ -56,6 +56,14 @@ class ServerError:
         return f"{self.method} {self.path} ({self.operation}) failed inside the mock server:\n{self.traceback}"
 
 
+def scenario_faults(scenario: Scenario, contract: Contract) -> list[Fault]:
+    """The faults a scenario sets; ``ContractError`` naming the scenario file and the fault if one is malformed."""
+    try:
+        return parse_faults(list(scenario.faults), contract.spec.operations)
+    except ApiError as error:
+        raise ContractError(f"{scenario.source}: {error.why}") from None
+
+
 def bad_request(violation: ContractViolation) -> ApiError:
     """A 400 whose ``why`` names the field and the rule, in UCloud's words where UCloud has them."""
     for item in violation.violations:
@@ -65,6 +73,8 @@ def bad_request(violation: ContractViolation) -> ApiError:
             return ApiError(400, "Request cannot exceed 1000 items")
         if item.pointer == "/itemsToSkip":
             return ApiError(400, "Invalid offset")
+        if item.keyword == "not" and item.pointer.endswith("/timeAllocation"):  # the spec's "not a zero duration"
+            return ApiError(400, "Time allocated for job is too short.")
     shown = "; ".join(str(item) for item in violation.violations[:5])
     more = len(violation.violations) - 5
     return ApiError(400, f"Bad Request: {shown}" + (f" (and {more} more)" if more > 0 else ""))
@@ -122,9 +132,13 @@ class MockApp:
 
     # ------------------------------------------------------------------ scenarios
     def load_scenario(self, scenario: Scenario, profile: Profile | None = None) -> None:
-        """Start ``scenario`` from the beginning (its own profile unless one is given); faults come from it."""
+        """Start ``scenario`` from the beginning (its own profile unless one is given); faults come from it.
+
+        A scenario whose faults are malformed raises ``ContractError`` and changes nothing.
+        """
+        faults = scenario_faults(scenario, self.contract)
         self.engine.reset(scenario, profile)
-        self.faults.replace(parse_faults(list(scenario.faults), self.contract.spec.operations))
+        self.faults.replace(faults)
         self.journal.clear()
 
     def take_errors(self) -> list[ServerError]:
@@ -217,12 +231,12 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
     if isinstance(scenario, str):
         scenario = resolve_scenario(scenario, folders)
     chosen = profile_named(profile) if isinstance(profile, str) else profile
+    contract = contract if contract is not None else default_contract()
+    faults = Faults()
+    faults.replace(scenario_faults(scenario, contract))
     if clock is None and real_clock:
         clock = SystemClock()
     engine = Engine(scenario, profile=chosen, clock=clock)
-    contract = contract if contract is not None else default_contract()
-    faults = Faults()
-    faults.replace(parse_faults(list(scenario.faults), contract.spec.operations))
     return MockApp(engine, contract=contract, authenticator=Authenticator(users), journal=Journal(journal_size),
                    faults=faults, scenario_dirs=folders, admin=admin or AdminPolicy(),
                    validate_responses=validate_responses)

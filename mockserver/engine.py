@@ -70,10 +70,10 @@ class Engine:
     def __init__(self, scenario: Scenario, *, profile: Profile | None = None, clock: Clock | None = None) -> None:
         self.lock = threading.RLock()
         self.clock: Clock = clock if clock is not None else VirtualClock(scenario.clock_start_ms)
-        self._load(scenario, profile)
+        self._load(scenario, profile, rewind=False)  # an injected clock keeps the time it was given
 
     # ------------------------------------------------------------------ state
-    def _load(self, scenario: Scenario, profile: Profile | None) -> None:
+    def _load(self, scenario: Scenario, profile: Profile | None, *, rewind: bool = True) -> None:
         self.scenario = scenario
         self.profile = profile if profile is not None else profile_named(scenario.profile)
         self.lifecycle = Lifecycle(self.profile, scenario.messages, scenario.queue_delay_ms)
@@ -86,7 +86,7 @@ class Engine:
         self._natural: dict[str, tuple[int, type]] = {}
         self._seq = itertools.count()
         self._specs: dict[str, Mapping[str, Any]] = {}
-        if isinstance(self.clock, VirtualClock):
+        if rewind and isinstance(self.clock, VirtualClock):
             self.clock.reset(scenario.clock_start_ms)
 
     def reset(self, scenario: Scenario | None = None, profile: Profile | None = None) -> None:

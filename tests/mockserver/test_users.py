@@ -1,0 +1,140 @@
+"""Users and workspaces (issue 3 §6): who a token is, which tokens are accepted, and who sees which job."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from tests.mockserver.support import BULK_NOT_FOUND, QUEUE_DELAY_MS, ApiClient, AppFactory, duration, job_spec
+
+
+def _b64(document: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+
+
+def unsigned_jwt(**claims: Any) -> str:
+    """A JWT as UCloud issues them, minus a real signature (the mock does not check it)."""
+    return ".".join((_b64({"alg": "RS256", "typ": "JWT"}), _b64({"iss": "cloud.sdu.dk", **claims}), "c2lnbmF0dXJl"))
+
+
+def owner(client: ApiClient) -> dict[str, Any]:
+    owned: dict[str, Any] = client.retrieve(client.create_job())["owner"]
+    return owned
+
+
+# ---------------------------------------------------------------------------------------------- no --user
+
+
+@pytest.mark.parametrize(("token", "username"), [
+    ("anything", "user"),
+    ("uc-api-token-123", "user"),
+    (unsigned_jwt(sub="alice", role="USER"), "alice"),
+    (unsigned_jwt(sub="bob@example.org#1234"), "bob@example.org#1234"),
+    (unsigned_jwt(role="USER"), "user"),  # no sub
+    (unsigned_jwt(sub=5), "user"),
+    (unsigned_jwt(sub="  "), "user"),
+    ("a.b.c", "user"),  # shaped like a JWT, but not one
+    ("x." + _b64(["sub"]) + ".y", "user"),
+])
+def test_without_users_any_non_empty_token_is_accepted(make_app: AppFactory, token: str, username: str) -> None:
+    assert owner(ApiClient(make_app(), token=token)) == {"createdBy": username, "project": None}
+
+
+def test_the_bearer_scheme_is_matched_ignoring_case(make_app: AppFactory) -> None:
+    client = ApiClient(make_app(), token=None)
+    jwt = unsigned_jwt(sub="carol")
+    response = client.post("/api/jobs", {"items": [job_spec()]}, headers={"Authorization": f"bearer {jwt}"})
+    assert response.status_code == 200
+    job_id = response.json["responses"][0]["id"]
+    assert ApiClient(client.app, token=jwt).retrieve(job_id)["owner"]["createdBy"] == "carol"
+
+
+# ---------------------------------------------------------------------------------------------- with --user
+
+
+@pytest.fixture
+def configured(make_app: AppFactory) -> ApiClient:
+    return ApiClient(make_app(users={"t1": "alice", "t2": "bob"}), token="t1")
+
+
+def test_with_users_a_listed_token_is_its_user(configured: ApiClient) -> None:
+    assert owner(configured)["createdBy"] == "alice"
+    configured.token = "t2"
+    assert owner(configured)["createdBy"] == "bob"
+
+
+@pytest.mark.parametrize("token", ["t3", "T1", "t1x", unsigned_jwt(sub="alice"), "alice", "user"])
+def test_with_users_any_other_token_is_401(configured: ApiClient, token: str) -> None:
+    for response in (configured.post("/api/jobs", {"items": [job_spec()]}, token=token),
+                     configured.get("/api/jobs/browse", token=token)):
+        assert response.status_code == 401
+        assert response.json["why"] == "Unauthorized"
+    assert configured.browse()["items"] == []
+
+
+# ---------------------------------------------------------------------------------------------- isolation
+
+
+@pytest.fixture
+def alice_and_bob(make_app: AppFactory, profile: str) -> tuple[ApiClient, ApiClient]:
+    app = make_app(profile=profile, users={"t1": "alice", "t2": "bob"})
+    return ApiClient(app, token="t1"), ApiClient(app, token="t2")
+
+
+def test_a_user_cannot_see_or_touch_anothers_job(alice_and_bob: tuple[ApiClient, ApiClient]) -> None:
+    alice, bob = alice_and_bob
+    bobs = bob.create_job(name="bobs")
+    mine = alice.create_job(name="mine")
+    alice.advance(QUEUE_DELAY_MS)
+    before = bob.snapshot()
+    mine_before = alice.retrieve(mine, includeUpdates=True)
+
+    response = alice.get(f"/api/jobs/retrieve?id={bobs}")
+    assert (response.status_code, response.json["why"]) == (404, "Unknown job")
+    attempts = [("extend", [{"jobId": bobs, "requestedTime": duration(hours=1)}]),
+                ("extend", [{"jobId": mine, "requestedTime": duration(hours=1)},
+                            {"jobId": bobs, "requestedTime": duration(hours=1)}]),
+                ("terminate", [{"id": bobs}]), ("terminate", [{"id": mine}, {"id": bobs}]),
+                ("suspend", [{"id": bobs}]), ("unsuspend", [{"id": bobs}])]
+    for operation, items in attempts:
+        response = alice.bulk(operation, items)
+        assert (response.status_code, response.json["why"]) == (404, BULK_NOT_FOUND), operation
+
+    assert [job["id"] for job in alice.browse()["items"]] == [mine]
+    assert alice.post("/api/jobs/search", {"query": "bobs", "flags": {}}).json["items"] == []
+    assert alice.post("/api/jobs/search", {"query": bobs, "flags": {}}).json["items"] == []
+    assert bob.snapshot() == before
+    assert alice.retrieve(mine, includeUpdates=True) == mine_before  # the mixed bulks did not touch hers either
+
+
+def test_the_project_header_sets_the_owners_project_and_scopes_visibility(
+        alice_and_bob: tuple[ApiClient, ApiClient]) -> None:
+    alice, bob = alice_and_bob
+    personal = alice.create_job()
+    alice.project = "research"
+    shared = alice.create_job()
+    assert alice.retrieve(shared)["owner"] == {"createdBy": "alice", "project": "research"}
+    assert [job["id"] for job in alice.browse()["items"]] == [shared]
+    assert alice.get(f"/api/jobs/retrieve?id={personal}").status_code == 404
+
+    alice.project = None
+    assert [job["id"] for job in alice.browse()["items"]] == [personal]
+    assert alice.get(f"/api/jobs/retrieve?id={shared}").status_code == 404
+
+    bob.project = "research"  # a member of the same project sees and changes the project's jobs
+    assert [job["id"] for job in bob.browse()["items"]] == [shared]
+    bob.act("terminate", shared)
+    alice.project = "research"
+    assert alice.retrieve(shared)["status"]["state"] == "SUCCESS"
+
+    bob.project = "other"
+    assert bob.browse()["items"] == []
+    assert bob.bulk("terminate", [{"id": personal}]).status_code == 404
+
+
+def test_a_blank_project_header_is_the_personal_workspace(make_app: AppFactory) -> None:
+    client = ApiClient(make_app(), project="   ")
+    assert owner(client) == {"createdBy": "user", "project": None}
