@@ -179,7 +179,7 @@ def _explain_one_of(error: ValidationError) -> Iterator[Violation]:
         return
     tag = instance[field]
     names = list(mapping)
-    if tag not in mapping:
+    if not isinstance(tag, str) or tag not in mapping:
         yield _violation(error, "discriminator", "one of " + ", ".join(names),
                          f"{show(tag)} is not one of {', '.join(names)}", pointer=f"{base}/{field}",
                          actual=show(tag))

@@ -129,6 +129,8 @@ class MockApp:
         self._errors_lock = threading.Lock()
         self._routes = api_routes(contract.spec).bind("ucloud-jobs-mock")
         self.sleep: Callable[[float], None] = time.sleep
+        #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
+        self.on_error: Callable[[ServerError], None] | None = None
 
     # ------------------------------------------------------------------ scenarios
     def load_scenario(self, scenario: Scenario, profile: Profile | None = None) -> None:
@@ -204,8 +206,11 @@ class MockApp:
             self._record_error(environ, path, operation, f"the mock's own answer breaks the contract: {violation}")
 
     def _record_error(self, environ: WSGIEnvironment, path: str, operation: str | None, text: str) -> None:
+        error = ServerError(environ.get("REQUEST_METHOD", ""), path, operation, text)
         with self._errors_lock:
-            self.errors.append(ServerError(environ.get("REQUEST_METHOD", ""), path, operation, text))
+            self.errors.append(error)
+        if self.on_error is not None:
+            self.on_error(error)
 
     @staticmethod
     def _send(start_response: StartResponse, status: int, headers: Mapping[str, str], body: bytes) -> list[bytes]:

@@ -245,6 +245,9 @@ def mutations() -> list[Mutation]:
         # Job, as UCloud sends it to the provider (parameters, resolved product and support)
         _break("provider job: unknown AppParameterValue type", JOB_PROVIDER, f"{spec}/parameters/debug/type",
                "bool", f"'bool' is not one of {PARAMETER_TYPES}"),
+        # Found by Schemathesis: a discriminator that is not a string once crashed the explanation.
+        _break("provider job: AppParameterValue type given as an object", JOB_PROVIDER,
+               f"{spec}/parameters/debug/type", {"a": 1}, f"an object is not one of {PARAMETER_TYPES}"),
         _missing("provider job: AppParameterValue type missing", JOB_PROVIDER,
                  f"{spec}/parameters/debug/type"),
         _missing("provider job: AppParameterValue value missing", JOB_PROVIDER,
