@@ -1,20 +1,17 @@
 """Validating documents, requests and responses against the contract, with validators compiled once.
 
 Two engines give the same verdict: ``jsonschema`` is the reference and explains every failure;
-``jsonschema_rs`` (compiled) answers "valid?" about a hundred times faster, so valid documents, the common case,
-never pay for the reference. A test holds both to the same verdict on the whole corpus.
+``jsonschema_rs`` (compiled) answers "valid?" hundreds of times faster, so valid documents, the common case,
+never pay for the reference. A test holds both to the same verdict on the whole corpus. The reference is
+imported and compiled only when first needed, which keeps the mock server's start short.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from contracts.errors import ContractViolation, Violation
 from contracts.explain import explain
@@ -47,16 +44,25 @@ _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 class SchemaValidator:
     """The compiled validators of one named schema."""
 
-    def __init__(self, spec: Spec, name: str, registry: Registry[Any]) -> None:
+    def __init__(self, spec: Spec, name: str, registry: Callable[[], Any]) -> None:
         self.name = name
-        self.reference = Draft202012Validator(
-            {"$ref": f"{_SPEC_URI}#/components/schemas/{name}"}, registry=registry
-        )
+        self._registry = registry
+        self._reference: Any = None
         self.fast: Any = None
         if _rust is not None:
             bundle = {"$schema": _DIALECT, "$ref": f"#/components/schemas/{name}",
                       "components": {"schemas": dict(spec.schemas)}}
             self.fast = _rust.validator_for(bundle)
+
+    @property
+    def reference(self) -> Any:
+        """The reference validator (jsonschema, Draft 2020-12), compiled on first use."""
+        if self._reference is None:
+            from jsonschema import Draft202012Validator  # noqa: PLC0415 - only when a verdict needs explaining
+
+            self._reference = Draft202012Validator({"$ref": f"{_SPEC_URI}#/components/schemas/{self.name}"},
+                                                   registry=self._registry())
+        return self._reference
 
     def is_valid(self, instance: Any, backend: Backend = "auto") -> bool:
         """The verdict alone, from the fastest engine allowed."""
@@ -79,10 +85,19 @@ class Contract:
 
     def __init__(self, spec: Spec | None = None) -> None:
         self.spec = spec if spec is not None else default_spec()
-        resource: Resource[Any] = Resource.from_contents(self.spec.document, default_specification=DRAFT202012)
-        self._registry: Registry[Any] = Registry().with_resource(_SPEC_URI, resource)
+        self._registry: Any = None
         self._validators: dict[str, SchemaValidator] = {}
         self._lock = threading.Lock()
+
+    def registry(self) -> Any:
+        """The ``referencing`` registry holding the spec, built on first use."""
+        if self._registry is None:
+            from referencing import Registry, Resource  # noqa: PLC0415 - only with the reference engine
+            from referencing.jsonschema import DRAFT202012  # noqa: PLC0415
+
+            resource = Resource.from_contents(self.spec.document, default_specification=DRAFT202012)
+            self._registry = Registry().with_resource(_SPEC_URI, resource)
+        return self._registry
 
     def validator(self, name: str) -> SchemaValidator:
         """The validator of a schema (UCloud's generic spelling, e.g. ``PageV2<Job>``, is accepted)."""
@@ -94,7 +109,7 @@ class Contract:
         with self._lock:
             found = self._validators.get(canonical)
             if found is None:
-                found = SchemaValidator(self.spec, canonical, self._registry)
+                found = SchemaValidator(self.spec, canonical, self.registry)
                 self._validators[canonical] = found
             self._validators[name] = found
         return found

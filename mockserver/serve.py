@@ -8,10 +8,11 @@ import signal
 import sys
 from datetime import datetime, timezone
 from types import FrameType
+from typing import Any
 
 from contracts.errors import ContractError
 from mockserver.admin import AdminPolicy
-from mockserver.app import create_app
+from mockserver.app import ServerError, create_app
 from mockserver.server import MockServer
 
 __all__ = ["add_serve_command", "serve"]
@@ -62,6 +63,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _print_server_error(error: ServerError) -> None:
+    print(f"ucloud-jobs serve: the mock failed; the client got 500. {error}", file=sys.stderr, flush=True)
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -89,15 +94,18 @@ def serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"ucloud-jobs serve: warning: listening on {args.host}, reachable from other machines; the mock "
               "checks no signatures", file=sys.stderr)
+    app.on_error = _print_server_error
     engine = app.engine
     clock = "wall clock" if args.real_clock else "virtual clock at " + datetime.fromtimestamp(
         engine.now() / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
-          f"{engine.profile.name}, {clock}); admin API at {server.url}/_mock/; Ctrl-C stops", flush=True)
     # Ctrl-C and SIGTERM both stop the server (SIGINT too when a shell started us in the background with it
-    # ignored).
-    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    # ignored). The handlers go in before the URL is printed: whoever reads it may stop us at once.
+    previous: dict[signal.Signals, Any] = {}
     try:
+        for stopping in (signal.SIGINT, signal.SIGTERM):
+            previous[stopping] = signal.signal(stopping, _stop)
+        print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
+              f"{engine.profile.name}, {clock}); admin API at {server.url}/_mock/; Ctrl-C stops", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -34,7 +34,8 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
 
     def execute(self) -> None:
         error = self.request.error
-        body = error_body(str(error.reason))
+        # The app says "Payload Too Large" for a body past 1 MiB; say the same for one past waitress's limit.
+        body = error_body("Payload Too Large" if error.code == 413 else str(error.reason))
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", JSON_TYPE))
         self.set_close_on_finish()
@@ -101,6 +102,8 @@ class MockServer:
         try:
             self._server.run()
         finally:
+            # waitress returns from a KeyboardInterrupt with its sockets still open: close them here too.
+            self._close_everything()
             self._server.task_dispatcher.shutdown(timeout=5)
 
     def start(self) -> MockServer:
@@ -111,10 +114,13 @@ class MockServer:
 
     def stop(self) -> None:
         """Close the listening socket and every connection, and wait for the server thread to end."""
-        self._server.trigger.pull_trigger(self._close_everything)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._server.trigger.pull_trigger(self._close_everything)
+            thread.join(timeout=10)
+        else:  # never started, or already stopped: no loop is running to close the sockets
+            self._close_everything()
+            self._server.task_dispatcher.shutdown(timeout=5)
 
     def _close_everything(self) -> None:
         # Runs inside the server's loop: once its socket map is empty, the loop returns.

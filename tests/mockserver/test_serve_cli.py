@@ -1,0 +1,333 @@
+"""``ucloud-jobs serve`` as people run it: in a subprocess, stopped with a signal; usage errors through ``main``.
+
+Each server runs in its own process on a port it picks itself (``--port 0``); the tests read the URL it prints,
+talk to it over HTTP and stop it with SIGINT or SIGTERM. Every process has a timeout and is killed in a
+``finally`` block, so a hang fails a test instead of stalling the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from mockserver.cli import main
+
+PYTHON_M = (sys.executable, "-m", "mockserver")
+CONSOLE_SCRIPT = Path(sys.executable).with_name("ucloud-jobs")
+STARTUP_TIMEOUT = 30.0  # seconds; all of these bounds are reached only when something is wrong
+STOP_TIMEOUT = 15.0
+IO_TIMEOUT = 10.0
+URL_LINE = re.compile(r"^ucloud-jobs mock of UCloud's Jobs API at (http://[^ ]+) \(scenario (\S+), profile (\S+),")
+STOPPED = "ucloud-jobs mock stopped"
+CREATE_BODY = json.dumps({"items": [{
+    "application": {"name": "acme-web-application", "version": "1.0.0"},
+    "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
+    "timeAllocation": {"hours": 5, "minutes": 0, "seconds": 0},
+}]}).encode()
+SEED_START_MS = 1633329776235
+SEED_FIRST_ID = "62348"
+
+
+def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
+    for line in stream:
+        into.put(line)
+    into.put(None)
+
+
+class Served:
+    """A running ``serve`` subprocess whose stdout and stderr are drained by threads (no pipe ever fills)."""
+
+    def __init__(self, command: tuple[str, ...], args: tuple[str, ...]) -> None:
+        self.process = subprocess.Popen([*command, "serve", *args], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self._stdout: queue.Queue[str | None] = queue.Queue()
+        self._stderr: queue.Queue[str | None] = queue.Queue()
+        self._readers = [threading.Thread(target=_pump, args=(self.process.stdout, self._stdout), daemon=True),
+                         threading.Thread(target=_pump, args=(self.process.stderr, self._stderr), daemon=True)]
+        for reader in self._readers:
+            reader.start()
+        self.stdout_lines: list[str] = []
+        self.banner = ""
+
+    def wait_for_url(self) -> str:
+        """The URL from the first line of stdout, waiting at most STARTUP_TIMEOUT."""
+        try:
+            line = self._stdout.get(timeout=STARTUP_TIMEOUT)
+        except queue.Empty:
+            pytest.fail(f"no URL on stdout after {STARTUP_TIMEOUT} s")
+        if line is None:
+            self.process.wait(timeout=STOP_TIMEOUT)
+            pytest.fail(f"serve exited with {self.process.returncode} before printing its URL:\n{self.stderr()}")
+        self.stdout_lines.append(line)
+        self.banner = line
+        match = URL_LINE.match(line)
+        assert match is not None, f"the first line is not the URL line: {line!r}"
+        return match.group(1)
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        """Send ``signum`` and wait for the exit status."""
+        self.process.send_signal(signum)
+        return self.process.wait(timeout=STOP_TIMEOUT)
+
+    def _drain(self, source: queue.Queue[str | None]) -> str:
+        assert self.process.poll() is not None, "read the whole output only once the process has exited"
+        for reader in self._readers:
+            reader.join(timeout=IO_TIMEOUT)
+        return "".join(iter(source.get_nowait, None))
+
+    def stdout(self) -> str:
+        """Everything written to stdout (the process must have exited)."""
+        return "".join(self.stdout_lines) + self._drain(self._stdout)
+
+    def stderr(self) -> str:
+        """Everything written to stderr (the process must have exited)."""
+        return self._drain(self._stderr)
+
+    def close(self) -> None:
+        """Kill the process if it still runs and release its pipes."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=STOP_TIMEOUT)
+        for reader in self._readers:
+            reader.join(timeout=IO_TIMEOUT)
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+@contextlib.contextmanager
+def served(*args: str, command: tuple[str, ...] = PYTHON_M) -> Iterator[tuple[Served, str]]:
+    """``serve`` started with ``args``; yields it and its URL; always killed at the end."""
+    server = Served(command, args)
+    try:
+        yield server, server.wait_for_url()
+    finally:
+        server.close()
+
+
+def call(url: str, method: str, target: str, body: bytes | None = None,
+         token: str | None = "any-token") -> tuple[int, Any]:
+    """One request over a fresh connection; the status and the parsed JSON answer."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=IO_TIMEOUT)
+    try:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        connection.request(method, target, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def create_and_retrieve(url: str, token: str = "any-token") -> dict[str, Any]:
+    """Create one job and return it as retrieved (with its updates)."""
+    status, created = call(url, "POST", "/api/jobs", CREATE_BODY, token)
+    assert status == 200, created
+    job_id = created["responses"][0]["id"]
+    status, job = call(url, "GET", f"/api/jobs/retrieve?id={job_id}&includeUpdates=true", token=token)
+    assert status == 200, job
+    assert isinstance(job, dict)
+    return job
+
+
+def _port_refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+@pytest.mark.parametrize("command", [
+    pytest.param(PYTHON_M, id="python-m-mockserver"),
+    pytest.param((str(CONSOLE_SCRIPT),), id="ucloud-jobs",
+                 marks=pytest.mark.skipif(not CONSOLE_SCRIPT.exists(),
+                                          reason=f"the console script is not installed at {CONSOLE_SCRIPT}")),
+])
+def test_serve_prints_its_url_on_a_free_port_and_logs_each_request(command: tuple[str, ...]) -> None:
+    with served("--port", "0", command=command) as (server, url):
+        match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)", url)
+        assert match is not None, url
+        port = int(match.group(1))
+        assert 0 < port <= 65535
+        assert "(scenario extend-and-terminate, profile docs, virtual clock at 2021-10-04T06:42:56.235Z)" \
+            in server.banner
+        job = create_and_retrieve(url)
+        assert (job["id"], job["createdAt"]) == (SEED_FIRST_ID, SEED_START_MS)
+        assert server.stop() == 0
+        log = [line for line in server.stderr().splitlines() if line.startswith("127.0.0.1 ")]
+        assert server.stdout() == server.banner, "stdout carries the URL line only"
+    assert [line.split('"')[1] for line in log] == [
+        "POST /api/jobs", f"GET /api/jobs/retrieve?id={SEED_FIRST_ID}&includeUpdates=true"]
+    assert all(line.split('"')[2].startswith(" 200 ") for line in log), log
+    assert _port_refuses(port)
+
+
+SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+
+
+@SIGNALS
+def test_a_signal_as_soon_as_the_url_is_printed_stops_the_server_cleanly(signum: int) -> None:
+    # The URL line says "ready": a supervisor may stop the server the moment it reads it.
+    for _ in range(2):
+        with served("--port", "0") as (server, _url):
+            assert server.stop(signum) == 0, server.stderr()
+            stderr = server.stderr()
+        assert stderr.splitlines() == [STOPPED], stderr
+
+
+@SIGNALS
+def test_a_signal_stops_the_server_cleanly(signum: int) -> None:
+    with served("--port", "0") as (server, url):
+        parts = urlsplit(url)
+        assert parts.port is not None
+        idle = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=IO_TIMEOUT)
+        try:
+            idle.request("GET", "/_mock/clock")  # leaves a kept-alive connection open while the server stops
+            assert idle.getresponse().read()
+            assert server.stop(signum) == 0
+        finally:
+            idle.close()
+        stderr = server.stderr()
+    assert stderr.splitlines()[-1] == STOPPED, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "warning" not in stderr, "a loopback host needs no warning"
+    assert _port_refuses(parts.port)
+
+
+def test_a_host_other_than_loopback_gets_a_warning() -> None:
+    with served("--host", "0.0.0.0", "--port", "0") as (server, url):
+        parts = urlsplit(url)
+        assert parts.hostname == "0.0.0.0"
+        assert parts.port is not None
+        assert call(f"http://127.0.0.1:{parts.port}", "GET", "/_mock/clock")[0] == 200
+        assert server.stop(signal.SIGTERM) == 0
+        stderr = server.stderr()
+    assert "ucloud-jobs serve: warning: listening on 0.0.0.0, reachable from other machines" in stderr, stderr
+
+
+def test_profile_ucloud_behaves_as_the_real_service() -> None:
+    with served("--port", "0", "--profile", "ucloud") as (server, url):
+        assert ", profile ucloud," in server.banner
+        job = create_and_retrieve(url)
+        # ucloud: startedAt is set when the job runs, and updates come only with includeUpdates=true.
+        assert job["status"]["startedAt"] == SEED_START_MS + 5000
+        status, bare = call(url, "GET", f"/api/jobs/retrieve?id={job['id']}")
+        assert (status, bare["updates"]) == (200, [])
+        assert server.stop() == 0
+
+
+LOCAL_SCENARIO = """\
+name: local-flow
+profile: docs
+clock: {start: 1700000000000}
+ids: {first: 500}
+queueDelay: 1s
+"""
+
+
+@pytest.mark.parametrize(("how", "name", "first_id", "start_ms"), [
+    ("bundled-name", "extend-and-terminate", SEED_FIRST_ID, SEED_START_MS),
+    ("path", "local-flow", "500", 1700000000000),
+    ("name-in-scenario-dir", "local-flow", "500", 1700000000000),
+])
+def test_scenario_by_name_or_path_sets_clock_and_ids(tmp_path: Path, how: str, name: str, first_id: str,
+                                                     start_ms: int) -> None:
+    scenario_file = tmp_path / "local-flow.yaml"
+    scenario_file.write_text(LOCAL_SCENARIO, encoding="utf-8")
+    args = {"bundled-name": ("--scenario", "extend-and-terminate"),
+            "path": ("--scenario", str(scenario_file)),
+            "name-in-scenario-dir": ("--scenario-dir", str(tmp_path), "--scenario", "local-flow")}[how]
+    with served("--port", "0", *args) as (server, url):
+        assert f"(scenario {name}, profile docs," in server.banner
+        job = create_and_retrieve(url)
+        assert (job["id"], job["createdAt"]) == (first_id, start_ms)
+        assert server.stop() == 0
+
+
+def _jwt(subject: str) -> str:
+    def part(value: dict[str, str]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    return f"{part({'alg': 'none'})}.{part({'sub': subject})}.signature"
+
+
+def test_user_accepts_only_the_given_tokens() -> None:
+    with served("--port", "0", "--user", "s3cret=alice") as (server, url):
+        job = create_and_retrieve(url, token="s3cret")
+        assert job["owner"]["createdBy"] == "alice"
+        target = f"/api/jobs/retrieve?id={job['id']}"
+        for token in ("another-token", _jwt("alice"), None):
+            # Without --user, any of these would be accepted; with it, only s3cret is.
+            status, error = call(url, "GET", target, token=token)
+            assert (status, error) == (401, {"why": "Unauthorized", "errorCode": None}), token
+        assert server.stop() == 0
+
+
+# ----------------------------------------------------------------------------------------- usage errors
+
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail at once, instead of serving forever, if a usage error were to get as far as starting a server."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("serve started a server despite the usage error")
+    monkeypatch.setattr("mockserver.serve.MockServer", refuse)
+
+
+@pytest.mark.usefixtures("no_server")
+@pytest.mark.parametrize(("args", "fragments"), [
+    pytest.param(("--scenario", "no-such-flow"),
+                 ("unknown scenario 'no-such-flow'", "; known scenarios: ", "extend-and-terminate"),
+                 id="unknown-scenario"),
+    pytest.param(("--scenario", "missing/flow.yaml"), ("no scenario file at missing/flow.yaml",),
+                 id="missing-scenario-file"),
+    pytest.param(("--user", "no-equals-sign"), ("--user", "'no-equals-sign' is not TOKEN=NAME"), id="bad-user"),
+    pytest.param(("--user", "=alice"), ("'=alice' is not TOKEN=NAME",), id="user-without-token"),
+    pytest.param(("--port", "65536"), ("--port 65536 is not between 0 and 65535",), id="port-too-high"),
+    pytest.param(("--port", "-1"), ("--port -1 is not between 0 and 65535",), id="negative-port"),
+    pytest.param(("--profile", "prod"), ("--profile", "'prod'"), id="unknown-profile"),
+])
+def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                                          fragments: tuple[str, ...]) -> None:
+    assert main(["serve", "--port", "0", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("ucloud-jobs serve: error: "), err
+    assert err.endswith("\n"), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err
+
+
+def test_a_port_in_use_exits_2_with_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*PYTHON_M, "serve", "--port", str(port)], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=STARTUP_TIMEOUT, check=False)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.startswith(f"ucloud-jobs serve: error: cannot listen on 127.0.0.1:{port}: "), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
