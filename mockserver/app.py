@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["MockApp", "ServerError", "create_app"]
 
 JSON_TYPE = "application/json; charset=utf-8"
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: dumps() builds one per call
 DEFAULT_SCENARIO = "extend-and-terminate"
 
 
@@ -100,11 +102,7 @@ class _Request:
         return document if schema is None else prune(contract.spec, document, schema)
 
     def query(self, operation_id: str) -> dict[str, Any]:
-        args = parse_qs(self.environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        try:
-            return decode_query(self.app.contract.spec.operation(operation_id), args)
-        except ContractViolation as violation:
-            raise bad_request(violation) from None
+        return dict(self.app.decoded_query(operation_id, self.environ.get("QUERY_STRING", "")))
 
     def _read(self) -> bytes:
         self.raw_body = read_body(self.environ)
@@ -128,9 +126,22 @@ class MockApp:
         self.errors: deque[ServerError] = deque(maxlen=100)
         self._errors_lock = threading.Lock()
         self._routes = api_routes(contract.spec).bind("ucloud-jobs-mock")
+        self._matched: dict[tuple[str, str], str] = {}  # Werkzeug's answers for the paths that matched
+        self._decode_cached = functools.lru_cache(maxsize=512)(self._decode)
         self.sleep: Callable[[float], None] = time.sleep
         #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
         self.on_error: Callable[[ServerError], None] | None = None
+
+    def decoded_query(self, operation_id: str, query: str) -> tuple[tuple[str, Any], ...]:
+        """The typed parameters of a query string; the same strings recur, so answers are remembered."""
+        return self._decode_cached(operation_id, query)
+
+    def _decode(self, operation_id: str, query: str) -> tuple[tuple[str, Any], ...]:
+        args = parse_qs(query, keep_blank_values=True)
+        try:
+            return tuple(decode_query(self.contract.spec.operation(operation_id), args).items())
+        except ContractViolation as violation:
+            raise bad_request(violation) from None
 
     # ------------------------------------------------------------------ scenarios
     def load_scenario(self, scenario: Scenario, profile: Profile | None = None) -> None:
@@ -167,7 +178,7 @@ class MockApp:
             self._apply_fault(operation)
             payload = HANDLERS[operation](request, caller)
             status = 200
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            body = _ENCODER.encode(payload).encode("utf-8")
             if self.validate_responses:
                 self._check_response(environ, path, operation, payload)
         except ApiError as error:
@@ -181,13 +192,19 @@ class MockApp:
         return self._send(start_response, status, extra, body)
 
     def _route(self, environ: WSGIEnvironment, path: str) -> str:
+        method = environ.get("REQUEST_METHOD", "GET")
+        known = self._matched.get((path, method))
+        if known is not None:
+            return known
         try:
-            endpoint, _ = self._routes.match(path, environ.get("REQUEST_METHOD", "GET"))
+            endpoint, _ = self._routes.match(path, method)
         except MethodNotAllowed as error:
             allowed = ", ".join(sorted(set(error.valid_methods or ())))
             raise ApiError(405, "Method Not Allowed", headers={"Allow": allowed}) from None
         except (NotFound, RequestRedirect):
             raise ApiError(404, "Not Found") from None
+        if len(self._matched) < 64:  # the routes have no variables: only a handful of (path, method) pairs match
+            self._matched[(path, method)] = str(endpoint)
         return str(endpoint)
 
     def _apply_fault(self, operation: str) -> None:

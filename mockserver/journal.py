@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Entry", "Journal"]
@@ -12,25 +12,34 @@ __all__ = ["Entry", "Journal"]
 _BODY_LIMIT = 4096
 
 
-def _clip(body: bytes) -> str:
-    text = body[:_BODY_LIMIT].decode("utf-8", errors="replace")
-    return text if len(body) <= _BODY_LIMIT else text + f"... ({len(body)} bytes)"
+def _text(body: bytes, size: int) -> str:
+    text = body.decode("utf-8", errors="replace")
+    return text if size <= _BODY_LIMIT else text + f"... ({size} bytes)"
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One request and its answer."""
+    """One request and its answer (bodies kept as clipped bytes; decoded only when someone looks)."""
 
     seq: int
-    clockMs: int
+    clock_ms: int
     method: str
     path: str
     query: str
     operation: str | None
     user: str | None
     status: int
-    request: str
-    response: str
+    request: bytes
+    request_size: int
+    response: bytes
+    response_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as the admin API shows it."""
+        return {"seq": self.seq, "clockMs": self.clock_ms, "method": self.method, "path": self.path,
+                "query": self.query, "operation": self.operation, "user": self.user, "status": self.status,
+                "request": _text(self.request, self.request_size),
+                "response": _text(self.response, self.response_size)}
 
 
 class Journal:
@@ -50,7 +59,8 @@ class Journal:
         with self._lock:
             self._seq += 1
             self._entries.append(Entry(self._seq, clock_ms, method, path, query[:_BODY_LIMIT], operation, user,
-                                       status, _clip(request), _clip(response)))
+                                       status, request[:_BODY_LIMIT], len(request), response[:_BODY_LIMIT],
+                                       len(response)))
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -66,4 +76,4 @@ class Journal:
         if limit is not None:
             entries = entries[-limit:] if limit > 0 else []
         return {"capacity": self.capacity, "recorded": seq, "dropped": max(0, seq - len(self._entries)),
-                "entries": [asdict(entry) for entry in entries]}
+                "entries": [entry.to_dict() for entry in entries]}
