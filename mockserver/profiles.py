@@ -56,6 +56,20 @@ class Profile:
         """The job as the API returns it to ``viewer``."""
         raise NotImplementedError
 
+    def _specification(self, job: Job, parameters: Any, resources: Any) -> JsonObject:
+        """The fields of JobSpecification that every era of the API has, in UCloud's order."""
+        spec = job.specification
+        return {
+            "application": self._application(job),
+            "product": self._product(job),
+            "name": spec.get("name"),
+            "replicas": self._replicas(job),
+            "allowDuplicateJob": bool(spec.get("allowDuplicateJob") or False),
+            "parameters": parameters,
+            "resources": resources,
+            "timeAllocation": self._allocation(job),
+        }
+
     def _application(self, job: Job) -> JsonObject:
         application = job.specification["application"]
         return {"name": application["name"], "version": application["version"]}
@@ -105,16 +119,7 @@ class DocsProfile(Profile):
             "id": job.id,
             "owner": {"createdBy": job.created_by, "project": job.project},
             "updates": [_update_2021(update) for update in job.updates],
-            "specification": {
-                "application": self._application(job),
-                "product": self._product(job),
-                "name": spec.get("name"),
-                "replicas": self._replicas(job),
-                "allowDuplicateJob": bool(spec.get("allowDuplicateJob") or False),
-                "parameters": spec.get("parameters"),
-                "resources": spec.get("resources"),
-                "timeAllocation": self._allocation(job),
-            },
+            "specification": self._specification(job, spec.get("parameters"), spec.get("resources")),
             "status": {
                 "state": job.state,
                 "jobParametersJson": None,
@@ -166,14 +171,8 @@ class UcloudProfile(Profile):
             "owner": {"createdBy": job.created_by, "project": job.project},
             "updates": [_update_2024(u) for u in job.updates] if flags.get("includeUpdates") is True else [],
             "specification": {
-                "application": self._application(job),
-                "product": self._product(job),
-                "name": spec.get("name"),
-                "replicas": self._replicas(job),
-                "allowDuplicateJob": bool(spec.get("allowDuplicateJob") or False),
-                "parameters": (spec.get("parameters") or {}) if with_parameters else None,
-                "resources": (spec.get("resources") or []) if with_parameters else None,
-                "timeAllocation": self._allocation(job),
+                **self._specification(job, (spec.get("parameters") or {}) if with_parameters else None,
+                                      (spec.get("resources") or []) if with_parameters else None),
                 "openedFile": spec.get("openedFile"),
                 "restartOnExit": spec.get("restartOnExit"),
                 "sshEnabled": spec.get("sshEnabled"),
