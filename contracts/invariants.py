@@ -164,8 +164,25 @@ def check_suspended(before: Job, after: Job) -> None:
 
 
 def check_unsuspended(before: Job, after: Job) -> None:
-    """Unsuspend moves SUSPENDED to RUNNING and leaves any other state as it is."""
+    """Unsuspend moves SUSPENDED to RUNNING and leaves any other state as it is.
+
+    A job whose expiresAt passed while it was suspended runs again and expires at once: only a running job
+    expires, and in the docs profile expiresAt stays where it was. So EXPIRED is right too, when the newest
+    updates say RUNNING and then EXPIRED, no earlier than the expiresAt the job had.
+    """
+    if _state(before) == "SUSPENDED" and _state(after) == "EXPIRED" and _resumed_then_expired(before, after):
+        return
     _check_move(before, after, "SUSPENDED", "RUNNING", "unsuspend")
+
+
+def _resumed_then_expired(before: Job, after: Job) -> bool:
+    deadline = before["status"].get("expiresAt")
+    states = [update for update in after.get("updates") or [] if update.get("state") is not None]
+    if deadline is None or len(states) < 2:
+        return False
+    resumed, expired = states[-2], states[-1]
+    return (resumed["state"], expired["state"]) == ("RUNNING", "EXPIRED") and \
+        (expired.get("timestamp") or 0) >= deadline
 
 
 def _check_move(before: Job, after: Job, source: str, target: str, call: str) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from contracts.scenario import Scenario
     from contracts.validation import Contract
     from mockserver.app import MockApp
     from mockserver.server import MockServer
@@ -26,6 +27,8 @@ __all__ = ["ContractHelper", "MockClock", "MockFaults", "UCloudMock", "VerifyFai
 
 DEFAULT_SCENARIO = "blank"
 _SERVER_KEY = pytest.StashKey["tuple[MockApp, MockServer] | None"]()
+_APPS_KEY = pytest.StashKey["list[MockApp]"]()
+_SCENARIOS_KEY = pytest.StashKey["dict[str, Scenario]"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +54,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "ucloud_scenario(name, profile=None): start the mock with this scenario (and profile) for this test",
     )
     config.stash[_SERVER_KEY] = None
+    config.stash[_SCENARIOS_KEY] = {}
+    if config.getoption("--ucloud-verify"):
+        if not config.getoption("--ucloud-url"):
+            raise pytest.UsageError("--ucloud-verify needs --ucloud-url (and --ucloud-token)")
+        if not config.getoption("--ucloud-token"):
+            raise pytest.UsageError("--ucloud-verify needs --ucloud-token as well as --ucloud-url")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -126,9 +135,10 @@ class MockFaults:
 class UCloudMock:
     """A running mock: its URL, a token, the clock, the journal, scenarios and faults."""
 
-    def __init__(self, app: MockApp, server: MockServer) -> None:
+    def __init__(self, app: MockApp, server: MockServer, scenarios: dict[str, Scenario] | None = None) -> None:
         self.app = app
         self.server = server
+        self._scenarios: dict[str, Scenario] = scenarios if scenarios is not None else {}
         self.url = server.url
         self.clock = MockClock(app)
         self.faults = MockFaults(app)
@@ -156,11 +166,17 @@ class UCloudMock:
         return entries
 
     def load_scenario(self, name: str, profile: str | None = None) -> None:
-        """Restart the mock with a bundled scenario (and profile)."""
+        """Restart the mock with a bundled scenario (and profile).
+
+        Each scenario file is read once per session: parsing its YAML before every test would cost more than
+        the rest of the reset together.
+        """
         from contracts.scenario import resolve_scenario  # noqa: PLC0415 - loaded only when asked for
         from mockserver.profiles import profile_named  # noqa: PLC0415
 
-        scenario = resolve_scenario(name, self.app.scenario_dirs)
+        scenario = self._scenarios.get(name)
+        if scenario is None:
+            scenario = self._scenarios[name] = resolve_scenario(name, self.app.scenario_dirs)
         self.app.load_scenario(scenario, profile_named(profile) if profile else None)
 
     def reset(self) -> None:
@@ -178,36 +194,38 @@ def _settings(request: pytest.FixtureRequest) -> tuple[str, str | None]:
     return scenario, profile
 
 
+def _server_errors_text(errors: list[Any]) -> str:
+    return "the UCloud mock failed while serving this test:\n\n" + "\n\n".join(map(str, errors))
+
+
+def _watch(request: pytest.FixtureRequest, app: MockApp) -> None:
+    """Let ``pytest_runtest_makereport`` fail this test on the app's server errors."""
+    request.node.stash.setdefault(_APPS_KEY, []).append(app)
+
+
 def _fail_on_server_errors(app: MockApp) -> None:
+    """Errors after the test's call (in fixtures' teardown) fail its teardown."""
     errors = app.take_errors()
     if errors:
-        pytest.fail("the UCloud mock failed while serving this test:\n\n" + "\n\n".join(map(str, errors)),
-                    pytrace=False)
+        pytest.fail(_server_errors_text(errors), pytrace=False)
 
 
 class VerifyItem(pytest.Item):
     """``--ucloud-verify``: the bundled scenarios and the state machine against ``--ucloud-url``, as one test."""
 
     def runtest(self) -> None:
-        """Verify the provider; fail with every finding and its curl lines."""
-        from contracts.scenario import list_scenarios, resolve_scenario  # noqa: PLC0415 - only when asked for
-        from contracts.transport import HttpTransport  # noqa: PLC0415
-        from contracts.verify import verify  # noqa: PLC0415
+        """Verify the provider exactly as ``ucloud-jobs verify`` does; fail with its report and curl lines."""
+        import io  # noqa: PLC0415 - only when asked for
+
+        from contracts.verify_cli import verify_provider  # noqa: PLC0415
 
         config = self.config
-        url, token = config.getoption("--ucloud-url"), config.getoption("--ucloud-token")
-        if not token:
-            raise pytest.UsageError("--ucloud-verify needs --ucloud-token as well as --ucloud-url")
-        transport = HttpTransport(url, {"user": token})
-        try:
-            scenarios = [resolve_scenario(name) for name in sorted(list_scenarios())]
-            report = verify(transport, [s for s in scenarios if s.steps],
-                            examples=config.getoption("--ucloud-examples"),
-                            profile=config.getoption("--ucloud-profile") or "ucloud")
-        finally:
-            transport.close()
-        if not report.ok:
-            raise VerifyFailed("\n\n".join(finding.render() for finding in report.findings))
+        printed = io.StringIO()
+        code = verify_provider(config.getoption("--ucloud-url"), config.getoption("--ucloud-token"),
+                               examples=config.getoption("--ucloud-examples"),
+                               profile=config.getoption("--ucloud-profile") or "auto", out=printed)
+        if code != 0:
+            raise VerifyFailed(printed.getvalue().strip())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The findings, without a traceback."""
@@ -225,9 +243,31 @@ class VerifyFailed(AssertionError):
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With ``--ucloud-verify`` and ``--ucloud-url``, add the verification of the provider as a test."""
-    if config.getoption("--ucloud-verify") and config.getoption("--ucloud-url"):
+    """With ``--ucloud-verify``, add the verification of ``--ucloud-url`` as a test."""
+    if config.getoption("--ucloud-verify"):
         items.append(VerifyItem.from_parent(session, name="ucloud_verify"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A server error during a test fails that test, with the server's traceback in its report.
+
+    A test that passed becomes a failure; one that failed already (often because of the 500) keeps its own
+    failure and gets the server's traceback as a section of its report.
+    """
+    outcome: Any = yield
+    if call.when != "call":
+        return
+    errors = [error for app in item.stash.get(_APPS_KEY, []) for error in app.take_errors()]
+    if not errors:
+        return
+    text = _server_errors_text(errors)
+    report: pytest.TestReport = outcome.get_result()
+    if report.passed:
+        report.outcome = "failed"
+        report.longrepr = text
+    else:
+        report.sections.append(("UCloud mock server errors", text))
 
 
 @pytest.fixture
@@ -259,10 +299,11 @@ def ucloud_mock(request: pytest.FixtureRequest, ucloud_mock_listen_address: tupl
         started = (app, server)
         config.stash[_SERVER_KEY] = started
     app, server = started
-    mock = UCloudMock(app, server)
+    mock = UCloudMock(app, server, config.stash[_SCENARIOS_KEY])
     scenario, profile = _settings(request)
     mock.load_scenario(scenario, profile)
     app.take_errors()
+    _watch(request, app)
     yield mock
     _fail_on_server_errors(app)
 
@@ -274,5 +315,6 @@ def ucloud_app(request: pytest.FixtureRequest) -> Iterator[MockApp]:
 
     scenario, profile = _settings(request)
     app = create_app(scenario=scenario, profile=profile)
+    _watch(request, app)
     yield app
     _fail_on_server_errors(app)

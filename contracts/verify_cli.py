@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from contracts.errors import ContractError
 from contracts.scenario import Scenario, list_scenarios, resolve_scenario
@@ -15,7 +16,7 @@ from contracts.transport import HttpTransport, mock_token
 if TYPE_CHECKING:
     from contracts.verify import Finding
 
-__all__ = ["add_verify_command", "run_verify"]
+__all__ = ["add_verify_command", "run_verify", "verify_provider"]
 
 STATE_MACHINE_STAGE = "blank"
 
@@ -50,37 +51,52 @@ def _scenarios(names: list[str]) -> list[Scenario]:
     return [scenario for scenario in loaded if scenario.steps]
 
 
-def run_verify(args: argparse.Namespace) -> int:  # noqa: PLR0915 - one straight story, phase by phase
-    """Run ``verify``; 0 when everything holds, 1 on any violation, 2 on usage errors."""
+def run_verify(args: argparse.Namespace) -> int:
+    """Run ``verify`` from parsed arguments; 0 when everything holds, 1 on any violation, 2 on usage errors."""
+    return verify_provider(args.url, args.token, second_token=args.second_token, scenarios=args.scenario,
+                           examples=args.examples, profile=args.profile, junit_xml=args.junit_xml)
+
+
+def verify_provider(url: str, token: str, *, second_token: str | None = None,  # noqa: PLR0915 - one story
+                    scenarios: Sequence[str] = (), examples: int = 25, profile: str = "auto",
+                    junit_xml: str | None = None, out: TextIO | None = None) -> int:
+    """Verify the provider at ``url``, printing progress and findings to ``out``; the exit status."""
     from contracts.verify import verify  # noqa: PLC0415 - Hypothesis loads only for this command
 
+    out = out or sys.stdout
+
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    def fail(text: str) -> int:
+        print(f"ucloud-jobs verify: error: {text}", file=out if out is not sys.stdout else sys.stderr)
+        return 2
+
     try:
-        scenarios = _scenarios(args.scenario)
-        tokens = {"user": args.token}
-        if args.second_token:
-            tokens["second-user"] = args.second_token
-        transport = HttpTransport(args.url, tokens)
+        chosen = _scenarios(list(scenarios))
+        tokens = {"user": token}
+        if second_token:
+            tokens["second-user"] = second_token
+        transport = HttpTransport(url, tokens)
     except (ContractError, ValueError) as error:
-        print(f"ucloud-jobs verify: error: {error}", file=sys.stderr)
-        return 2
+        return fail(str(error))
     except (OSError, http.client.HTTPException) as error:
-        print(f"ucloud-jobs verify: error: cannot reach {args.url}: {error}", file=sys.stderr)
-        return 2
-    profile: str | None = None if args.profile == "auto" else args.profile
+        return fail(f"cannot reach {url}: {error}")
+    expected: str | None = None if profile == "auto" else profile
     server_profile = None
     if transport.supports_admin:
         _, state = transport.request_json("GET", "/_mock/scenario")
         server_profile = state.get("profile") if isinstance(state, dict) else None
-        if not args.second_token:
+        if not second_token:
             candidate = mock_token("verify-second-user")
-            probe = HttpTransport(args.url, {"second-user": candidate}, probe_admin=False)
+            probe = HttpTransport(url, {"second-user": candidate}, probe_admin=False)
             accepted = probe.call("jobs.retrieve", {"id": "0"}).status == 404
             probe.close()
             if accepted:
                 transport.close()
-                transport = HttpTransport(args.url, {**tokens, "second-user": candidate})
-    if profile is None:
-        profile = server_profile or "ucloud"
+                transport = HttpTransport(url, {**tokens, "second-user": candidate})
+    if expected is None:
+        expected = server_profile or "ucloud"
 
     def prepare(scenario: Scenario | None) -> None:
         if not transport.supports_admin:
@@ -91,24 +107,23 @@ def run_verify(args: argparse.Namespace) -> int:  # noqa: PLR0915 - one straight
             transport.request_json("POST", "/_mock/reset")
 
     def progress(name: str, finding: Finding | None) -> None:
-        print(f"{'ok  ' if finding is None else 'FAIL'} {name}", flush=True)
+        say(f"{'ok  ' if finding is None else 'FAIL'} {name}")
 
     kind = "the mock" if transport.supports_admin else "a live provider"
-    print(f"verifying {args.url} ({kind}, expecting the {profile} profile): {len(scenarios)} scenario"
-          f"{'s' if len(scenarios) != 1 else ''}, then {args.examples} state-machine examples", flush=True)
+    say(f"verifying {url} ({kind}, expecting the {expected} profile): {len(chosen)} scenario"
+        f"{'s' if len(chosen) != 1 else ''}, then {examples} state-machine examples")
     try:
-        report = verify(transport, scenarios, examples=args.examples, profile=profile, prepare=prepare,
+        report = verify(transport, chosen, examples=examples, profile=expected, prepare=prepare,
                         progress=progress)
     except (OSError, http.client.HTTPException) as error:
-        print(f"ucloud-jobs verify: error: lost {args.url}: {error}", file=sys.stderr)
-        return 2
+        return fail(f"lost {url}: {error}")
     finally:
         transport.close()
     for finding in report.findings:
-        print()
-        print(finding.render())
-    if args.junit_xml:
-        Path(args.junit_xml).write_bytes(report.to_junit())
+        say()
+        say(finding.render())
+    if junit_xml:
+        Path(junit_xml).write_bytes(report.to_junit())
     total, failed = len(report.checks), len(report.findings)
-    print(f"\n{total - failed} of {total} checks passed" + ("" if report.ok else f"; {failed} failed"))
+    say(f"\n{total - failed} of {total} checks passed" + ("" if report.ok else f"; {failed} failed"))
     return 0 if report.ok else 1

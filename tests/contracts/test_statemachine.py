@@ -1,0 +1,459 @@
+"""The invariants' state machine against the in-process mock, each invariant on hand-made jobs, and the transports.
+
+The state machine must pass the mock in both profiles and must visit every rule (a machine that never reaches
+a rule proves nothing about it). Each function of ``contracts.invariants`` is shown holding on a faithful
+before/after pair and failing, under its exact invariant name, on a broken one. The two transports must agree
+with each other on the seed's flow.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from contracts import invariants as inv
+from contracts.scenario import resolve_scenario
+from contracts.statemachine import Target, build_state_machine
+from contracts.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token
+from contracts.verify import run_state_machine
+from mockserver.app import MockApp, create_app
+from mockserver.server import MockServer
+
+PROFILES = ["docs", "ucloud"]
+HOUR_MS = 3_600_000
+T0 = 1633329776235
+
+# The suite's Hypothesis profile (dev or ci) decides the database, the derandomisation and the printed blob;
+# this module only bounds the size, so the whole file stays well under half a minute.
+MACHINE = settings(max_examples=100, stateful_step_count=20, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow])
+FIND_ONLY = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
+class CountingTransport:
+    """A transport that notes which operations were called, by whom, and with what answer."""
+
+    def __init__(self, inner: WsgiTransport) -> None:
+        self.inner = inner
+        self.users = inner.users
+        self.supports_admin = inner.supports_admin
+        self.seen: set[tuple[str, str, int]] = set()
+        self.clock_moves = 0
+
+    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+        reply = self.inner.call(operation_id, request, user=user)
+        self.seen.add((operation_id, user or self.users[0], reply.status))
+        return reply
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def advance(self, ms: int) -> int:
+        self.clock_moves += 1
+        return self.inner.advance(ms)
+
+    def now_ms(self) -> int | None:
+        return self.inner.now_ms()
+
+
+def mock_app(profile: str, *, errors: list[MockApp] | None = None) -> MockApp:
+    """The blank stage in ``profile``, checking its own answers against the contract."""
+    app = create_app(scenario="blank", profile=profile, validate_responses=True)
+    if errors is not None:
+        errors.append(app)
+    return app
+
+
+@pytest.fixture
+def apps() -> Iterator[list[MockApp]]:
+    """Apps built by a test; any server error inside one of them fails the test."""
+    built: list[MockApp] = []
+    yield built
+    problems = [str(error) for app in built for error in app.take_errors()]
+    assert not problems, "\n\n".join(problems)
+
+
+# --------------------------------------------------------------------------- the state machine
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_state_machine_passes_the_mock(profile: str, apps: list[MockApp]) -> None:
+    transport = CountingTransport(WsgiTransport(mock_app(profile, errors=apps)))
+    machine = build_state_machine(Target(transport, profile=profile))
+    run_state_machine_as_test(machine, settings=MACHINE)
+    # Every rule was reached, with the answers it expects: the machine did not pass by doing nothing.
+    owner, stranger = transport.users
+    for operation in ("jobs.create", "jobs.retrieve", "jobs.browse", "jobs.extend", "jobs.terminate",
+                      "jobs.suspend", "jobs.unsuspend"):
+        assert (operation, owner, 200) in transport.seen, operation
+    for operation in ("jobs.retrieve", "jobs.extend", "jobs.terminate"):
+        assert (operation, stranger, 404) in transport.seen, f"{operation} as another user"
+    for operation in ("jobs.extend", "jobs.terminate", "jobs.suspend"):
+        assert (operation, owner, 404) in transport.seen, f"{operation} naming an unknown id"
+    assert transport.clock_moves > 0
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_verify_runs_the_state_machine_on_the_mock_without_a_finding(profile: str, apps: list[MockApp]) -> None:
+    target = Target(WsgiTransport(mock_app(profile, errors=apps)), profile=profile)
+    assert run_state_machine(target, examples=40) is None
+
+
+@pytest.mark.parametrize(("mock_profile", "expected"), [
+    ("ucloud", "extend: timeAllocation stays as it is (docs profile)"),
+    ("docs", "extend: timeAllocation grows by the requested time (ucloud profile)"),
+])
+def test_the_machine_tells_the_profiles_apart(mock_profile: str, expected: str, apps: list[MockApp]) -> None:
+    """Expecting the other profile fails: the profile-specific invariant is checked, in both directions.
+
+    Found, not shrunk: that the shortest failing run is reported is test_verify's business, and shrinking
+    costs far more time than finding.
+    """
+    other = "docs" if mock_profile == "ucloud" else "ucloud"
+    machine = build_state_machine(Target(WsgiTransport(mock_app(mock_profile, errors=apps)), profile=other))
+    with pytest.raises(inv.InvariantViolation) as caught:
+        run_state_machine_as_test(machine, settings=settings(MACHINE, phases=FIND_ONLY, print_blob=False))
+    assert caught.value.invariant == expected
+
+
+# --------------------------------------------------------------------------- hand-made jobs
+
+
+def duration(hours: int = 0, minutes: int = 0, seconds: int = 0) -> dict[str, int]:
+    return {"hours": hours, "minutes": minutes, "seconds": seconds}
+
+
+def update(state: str | None, timestamp: int) -> dict[str, Any]:
+    return {"state": state, "outputFolder": None, "status": None, "expectedState": None,
+            "expectedDifferentState": None, "timestamp": timestamp}
+
+
+def job(state: str = "RUNNING", *, expires: int | None = T0 + 5 * HOUR_MS,
+        allocation: dict[str, int] | None = None, updates: list[dict[str, Any]] | None = None,
+        job_id: str = "62348") -> dict[str, Any]:
+    """A retrieved Job in the shape the contract gives it (only the fields the invariants read matter)."""
+    return {
+        "id": job_id,
+        "owner": {"createdBy": "user", "project": None},
+        "updates": updates if updates is not None else [update("IN_QUEUE", T0), update(state, T0 + 5_000)],
+        "specification": {"application": {"name": "acme-web-application", "version": "1.0.0"},
+                          "product": {"id": "example-compute", "category": "example-compute",
+                                      "provider": "example"},
+                          "timeAllocation": allocation if allocation is not None else duration(hours=5)},
+        "status": {"state": state, "expiresAt": expires},
+        "createdAt": T0,
+    }
+
+
+def changed(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of ``document`` with the value at the slash-separated ``path`` replaced."""
+    result = copy.deepcopy(document)
+    *parents, last = path.split("/")
+    target = result
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    target[last] = value
+    return result
+
+
+def violation(check: Callable[[], None]) -> inv.InvariantViolation:
+    with pytest.raises(inv.InvariantViolation) as caught:
+        check()
+    return caught.value
+
+
+def test_duration_ms() -> None:
+    assert inv.duration_ms(duration(hours=1, minutes=2, seconds=3)) == 3_723_000
+    assert inv.duration_ms(duration()) == 0
+    assert inv.duration_ms(None) is None
+
+
+def test_an_invariant_violation_is_data_first_and_a_contract_violation() -> None:
+    error = violation(lambda: inv.check_bulk_response("jobs.extend", [{"jobId": "1"}], {"responses": [{}, {}]}))
+    assert isinstance(error, AssertionError)
+    assert (error.invariant, error.job_id) == ("one response per item", None)
+    [item] = error.violations
+    assert (item.pointer, item.keyword, item.expected, item.actual) == ("/responses", "one response per item", "1",
+                                                                         "2")
+    assert str(error) == ("invariant 'one response per item' breaks the contract (1 violation):\n"
+                          "  /responses: jobs.extend answered 200 but /responses has 2 entries for 1 item")
+
+
+def test_bulk_one_response_per_item() -> None:
+    inv.check_bulk_response("jobs.create", [{}, {}], {"responses": [{"id": "1"}, None]})
+    inv.check_bulk_response("jobs.terminate", [{"id": "1"}], {"responses": [{}]})
+    assert violation(lambda: inv.check_bulk_response("jobs.terminate", [{"id": "1"}, {"id": "2"}],
+                                                     {"responses": [{}]})).invariant == "one response per item"
+    missing = violation(lambda: inv.check_bulk_response("jobs.create", [{}], {}))
+    assert missing.invariant == "one response per item"
+    assert "/responses has no entries for 1 item" in str(missing)
+
+
+def test_updates_timestamps_never_decrease() -> None:
+    inv.check_updates(None, job(updates=[update("IN_QUEUE", T0), update("RUNNING", T0)]))  # equal is fine
+    backwards = job(updates=[update("IN_QUEUE", T0), update("RUNNING", T0 - 1)])
+    error = violation(lambda: inv.check_updates(None, backwards))
+    assert (error.invariant, error.job_id) == ("update timestamps never decrease", "62348")
+    assert error.violations[0].pointer == "/updates/1/timestamp"
+
+
+def test_updates_the_newest_state_is_the_jobs_state() -> None:
+    # An update without a state (a message only) does not count.
+    inv.check_updates(None, job("RUNNING", updates=[update("RUNNING", T0), update(None, T0 + 1)]))
+    inv.check_updates(None, job("IN_QUEUE", updates=[]))
+    stale = job("SUCCESS", updates=[update("IN_QUEUE", T0), update("RUNNING", T0 + 5_000)])
+    error = violation(lambda: inv.check_updates(None, stale))
+    assert error.invariant == "the newest update's state is the job's state"
+    assert (error.violations[0].expected, error.violations[0].actual) == ("RUNNING", "SUCCESS")
+
+
+def test_updates_only_grow() -> None:
+    before = job("RUNNING")
+    grown = changed(job("SUCCESS"), "updates", [*before["updates"], update("SUCCESS", T0 + HOUR_MS)])
+    inv.check_updates(before, grown)
+    inv.check_updates(before, before)
+    rewritten = changed(before, "updates/0/status", "a different message")
+    assert violation(lambda: inv.check_updates(before, rewritten)).invariant == "updates only grow"
+    shrunk = changed(before, "updates", before["updates"][1:])
+    assert violation(lambda: inv.check_updates(before, shrunk)).invariant == "updates only grow"
+
+
+def test_updates_may_drop_the_oldest_once_the_list_is_full() -> None:
+    """UCloud keeps the newest 64 updates: past that, the oldest go and the list is no longer a prefix."""
+    full = [update("RUNNING", T0 + n) for n in range(inv.MAX_UPDATES)]
+    before = job("RUNNING", updates=full)
+    after = job("RUNNING", updates=[*full[1:], update("RUNNING", T0 + inv.MAX_UPDATES)])
+    inv.check_updates(before, after)
+
+
+def test_final_states_never_change() -> None:
+    for state in sorted(inv.FINAL_STATES):
+        inv.check_final_unchanged(job(state), job(state))
+    inv.check_final_unchanged(job("RUNNING"), job("SUSPENDED"))
+    error = violation(lambda: inv.check_final_unchanged(job("EXPIRED"), job("RUNNING")))
+    assert (error.invariant, error.job_id) == ("final states never change", "62348")
+    assert (error.violations[0].expected, error.violations[0].actual) == ("EXPIRED", "RUNNING")
+
+
+def test_unchanged_names_what_changed() -> None:
+    inv.check_unchanged(job(), job(), "another user's request changes nothing")
+    moved = changed(job(), "status/expiresAt", T0 + 6 * HOUR_MS)
+    error = violation(lambda: inv.check_unchanged(job(), moved, "another user's request changes nothing"))
+    assert error.invariant == "another user's request changes nothing"
+    assert "the job changed (status differ)" in str(error)
+    assert error.violations[0].pointer == "/status"
+
+
+@pytest.mark.parametrize("profile", [*PROFILES, None])
+def test_extend_moves_expires_at_by_exactly_the_request(profile: str | None) -> None:
+    before = job("RUNNING", allocation=duration(hours=5))
+    grown = duration(hours=5, minutes=30) if profile == "ucloud" else duration(hours=5)
+    inv.check_extended(before, job("RUNNING", expires=T0 + 5 * HOUR_MS + 1_800_000, allocation=grown),
+                       1_800_000, profile)
+    twice = job("RUNNING", expires=T0 + 5 * HOUR_MS + 3_600_000, allocation=grown)
+    error = violation(lambda: inv.check_extended(before, twice, 1_800_000, profile))
+    assert error.invariant == "extend moves expiresAt by exactly the requested time"
+    assert (error.violations[0].expected, error.violations[0].actual) == (str(T0 + 5 * HOUR_MS + 1_800_000),
+                                                                          str(T0 + 5 * HOUR_MS + 3_600_000))
+
+
+def test_extend_the_allocation_grows_in_the_ucloud_profile_and_stays_in_docs() -> None:
+    before = job("RUNNING", allocation=duration(hours=5))
+    expires = T0 + 6 * HOUR_MS
+    six, five = job("RUNNING", expires=expires, allocation=duration(hours=6)), job("RUNNING", expires=expires)
+    inv.check_extended(before, six, HOUR_MS, "ucloud")
+    inv.check_extended(before, five, HOUR_MS, "docs")
+    inv.check_extended(before, five, HOUR_MS, None)  # without a profile, only what both share is checked
+    inv.check_extended(before, six, HOUR_MS, None)
+    assert violation(lambda: inv.check_extended(before, five, HOUR_MS, "ucloud")).invariant == \
+        "extend: timeAllocation grows by the requested time (ucloud profile)"
+    assert violation(lambda: inv.check_extended(before, six, HOUR_MS, "docs")).invariant == \
+        "extend: timeAllocation stays as it is (docs profile)"
+
+
+def test_extend_leaves_a_job_without_allocation_or_an_ended_one_as_it_is() -> None:
+    unlimited = changed(job("RUNNING", expires=None), "specification/timeAllocation", None)
+    inv.check_extended(unlimited, unlimited, HOUR_MS, "ucloud")
+    given_time = changed(unlimited, "status/expiresAt", T0 + HOUR_MS)
+    error = violation(lambda: inv.check_extended(unlimited, given_time, HOUR_MS, "ucloud"))
+    assert error.invariant == "extend leaves a job without allocation (or ended) as it is"
+
+    ended = job("EXPIRED", expires=None)
+    inv.check_extended(ended, ended, HOUR_MS, "ucloud")
+    grown = changed(ended, "specification/timeAllocation", duration(hours=6))
+    assert violation(lambda: inv.check_extended(ended, grown, HOUR_MS, "ucloud")).invariant == \
+        "extend leaves a job without allocation (or ended) as it is"
+    assert violation(lambda: inv.check_extended(ended, job("RUNNING"), HOUR_MS, "ucloud")).invariant == \
+        "final states never change"
+
+
+def test_terminate_ends_the_job() -> None:
+    for state in ("IN_QUEUE", "RUNNING", "SUSPENDED"):
+        inv.check_terminated(job(state), job("SUCCESS"), synchronous=True)
+    for state in sorted(inv.FINAL_STATES):  # terminating a final job is harmless
+        inv.check_terminated(job(state), job(state), synchronous=True)
+    error = violation(lambda: inv.check_terminated(job("RUNNING"), job("RUNNING"), synchronous=True))
+    assert (error.invariant, error.job_id) == ("terminate ends the job", "62348")
+    # A user's cancellation ends in SUCCESS, not in another final state.
+    assert violation(lambda: inv.check_terminated(job("RUNNING"), job("FAILURE"), synchronous=True)).invariant == \
+        "terminate ends the job"
+    assert violation(lambda: inv.check_terminated(job("SUCCESS"), job("RUNNING"), synchronous=True)).invariant == \
+        "final states never change"
+
+
+def test_terminate_on_a_live_provider_may_pass_through_canceling() -> None:
+    inv.check_terminated(job("RUNNING"), job("CANCELING"), synchronous=False)
+    inv.check_terminated(job("RUNNING"), job("FAILURE"), synchronous=False)
+    assert violation(lambda: inv.check_terminated(job("FAILURE"), job("CANCELING"), synchronous=False)).invariant \
+        == "final states never change"
+
+
+@pytest.mark.parametrize(("check", "source", "target", "name"), [
+    (inv.check_suspended, "RUNNING", "SUSPENDED", "suspend moves RUNNING to SUSPENDED"),
+    (inv.check_unsuspended, "SUSPENDED", "RUNNING", "unsuspend moves SUSPENDED to RUNNING"),
+])
+def test_suspend_and_unsuspend(check: Callable[[dict[str, Any], dict[str, Any]], None], source: str, target: str,
+                               name: str) -> None:
+    check(job(source), job(target))
+    check(job("IN_QUEUE"), job("IN_QUEUE"))  # any other state is left as it is
+    check(job("SUCCESS"), job("SUCCESS"))
+    error = violation(lambda: check(job(source), job(source)))
+    assert (error.invariant, error.violations[0].expected, error.violations[0].actual) == (name, target, source)
+    error = violation(lambda: check(job("IN_QUEUE"), job(target)))
+    assert (error.invariant, error.violations[0].expected, error.violations[0].actual) == (name, "IN_QUEUE", target)
+    assert violation(lambda: check(job("EXPIRED"), job(target))).invariant == "final states never change"
+
+
+def test_unsuspend_past_the_deadline_runs_the_job_and_expires_it_at_once() -> None:
+    """In the docs profile expiresAt stays put and only a running job expires: resumed late, a job expires."""
+    deadline = T0 + HOUR_MS
+    before = job("SUSPENDED", expires=deadline, updates=[update("RUNNING", T0), update("SUSPENDED", T0 + 1)])
+    resumed = [*before["updates"], update("RUNNING", deadline + 5), update("EXPIRED", deadline + 5)]
+    inv.check_unsuspended(before, job("EXPIRED", expires=None, updates=resumed))
+    never_resumed = [*before["updates"], update("EXPIRED", deadline + 5)]
+    assert violation(lambda: inv.check_unsuspended(before, job("EXPIRED", expires=None, updates=never_resumed))
+                     ).invariant == "unsuspend moves SUSPENDED to RUNNING"
+    early = [*before["updates"], update("RUNNING", deadline - 5), update("EXPIRED", deadline - 5)]
+    assert violation(lambda: inv.check_unsuspended(before, job("EXPIRED", expires=None, updates=early))
+                     ).invariant == "unsuspend moves SUSPENDED to RUNNING"
+    unlimited = job("SUSPENDED", expires=None, updates=before["updates"])
+    assert violation(lambda: inv.check_unsuspended(unlimited, job("EXPIRED", expires=None, updates=resumed))
+                     ).invariant == "unsuspend moves SUSPENDED to RUNNING"
+
+
+@pytest.mark.parametrize(("profile", "state"), [("docs", "EXPIRED"), ("ucloud", "RUNNING")])
+def test_the_sequence_the_state_machine_found(profile: str, state: str, apps: list[MockApp]) -> None:
+    """Hypothesis's shrunk example: a 61 s job suspended at 60 s and resumed at 61 s, in each profile."""
+    transport = WsgiTransport(mock_app(profile, errors=apps))
+    [created] = transport.call("jobs.create", {"items": [job(allocation=duration(minutes=1, seconds=1))[
+        "specification"]]}).body["responses"]
+    retrieve = {"id": created["id"], "includeUpdates": True}
+    transport.advance(60_000)
+    transport.call("jobs.suspend", {"items": [{"id": created["id"]}]})
+    transport.advance(1_000)
+    before = transport.call("jobs.retrieve", retrieve).body
+    transport.call("jobs.unsuspend", {"items": [{"id": created["id"]}]})
+    after = transport.call("jobs.retrieve", retrieve).body
+    assert (before["status"]["state"], after["status"]["state"]) == ("SUSPENDED", state)
+    inv.check_unsuspended(before, after)
+
+
+# --------------------------------------------------------------------------- the transports
+
+
+def not_the_mock(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """A plain WSGI app with no admin API: every path is 404."""
+    body = json.dumps({"why": "Not Found", "errorCode": None}).encode()
+    start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Any], str]]:
+    """Serve WSGI apps on sockets (port 0) and give their URLs; stop them afterwards."""
+    servers: list[MockServer] = []
+
+    def start(app: Any) -> str:
+        servers.append(MockServer(app, "127.0.0.1", 0).start())
+        return servers[-1].url
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def replay(transport: Transport, steps: Iterable[Any]) -> list[Reply]:
+    created: list[str] = []
+    replies = []
+    for step in steps:
+        reply = transport.call(step.call, step.bind(created))
+        if step.call == "jobs.create":
+            created += [entry["id"] for entry in reply.body["responses"]]
+        replies.append(reply)
+    return replies
+
+
+def test_wsgi_and_http_transports_give_the_same_replies_for_the_seed(serve: Callable[[Any], str],
+                                                                      apps: list[MockApp]) -> None:
+    seed = resolve_scenario("extend-and-terminate")
+    in_process = WsgiTransport(create_app(scenario=seed))
+    app = create_app(scenario=seed)
+    apps.append(app)
+    url = serve(app)
+    over_http = HttpTransport(url, {"user": mock_token("user")})
+    try:
+        wsgi_replies, http_replies = replay(in_process, seed.steps), replay(over_http, seed.steps)
+    finally:
+        over_http.close()
+    assert len(wsgi_replies) == len(seed.steps) == 6
+    for step, by_wsgi, by_http in zip(seed.steps, wsgi_replies, http_replies, strict=True):
+        assert (by_http.status, by_http.body, by_http.raw) == (by_wsgi.status, by_wsgi.body, by_wsgi.raw), step.note
+        assert by_http.request_line == by_wsgi.request_line
+        assert by_http.curl == by_wsgi.curl.replace("http://ucloud.invalid", url)
+        assert by_http.headers["Content-Type"] == by_wsgi.headers["Content-Type"] == "application/json; charset=utf-8"
+    # The replies are the documented flow's, not merely equal to each other.
+    assert wsgi_replies[0].body == {"responses": [{"id": "62348"}]}
+    assert [reply.body["status"]["state"] for reply in wsgi_replies[1::2]] == ["RUNNING", "RUNNING", "SUCCESS"]
+    assert wsgi_replies[3].body["status"]["expiresAt"] - wsgi_replies[1].body["status"]["expiresAt"] == HOUR_MS
+
+
+def test_a_mock_token_is_taken_as_its_user(apps: list[MockApp]) -> None:
+    app = mock_app("docs", errors=apps)
+    transport = WsgiTransport(app, users=("alice", "bob"))
+    assert transport.tokens == {"alice": mock_token("alice"), "bob": mock_token("bob")}
+    job_id = transport.call("jobs.create", {"items": [job()["specification"]]}).body["responses"][0]["id"]
+    mine = transport.call("jobs.retrieve", {"id": job_id}, user="alice")
+    assert (mine.status, mine.body["owner"]["createdBy"]) == (200, "alice")
+    assert transport.call("jobs.retrieve", {"id": job_id}, user="bob").status == 404
+    assert [entry["user"] for entry in app.journal.snapshot()["entries"]] == ["alice", "alice", "bob"]
+
+
+def test_the_admin_api_is_used_only_where_the_target_has_it(serve: Callable[[Any], str],
+                                                            apps: list[MockApp]) -> None:
+    plain = HttpTransport(serve(not_the_mock), {"user": "t"})
+    mock = HttpTransport(serve(mock_app("docs", errors=apps)), {"user": "t"})
+    unprobed = HttpTransport(mock.base_url, {"user": "t"}, probe_admin=False)
+    try:
+        assert (plain.supports_admin, mock.supports_admin, unprobed.supports_admin) == (False, True, False)
+        assert plain.now_ms() is None
+        assert mock.now_ms() == T0
+        assert mock.advance(5_000) == T0 + 5_000
+        assert plain.call("jobs.browse", {}).status == 404
+    finally:
+        for transport in (plain, mock, unprobed):
+            transport.close()
+    assert WsgiTransport(not_the_mock).supports_admin is False
+    assert WsgiTransport(mock_app("docs", errors=apps)).supports_admin is True
+
+
+def test_http_transport_refuses_what_it_cannot_use() -> None:
+    with pytest.raises(ValueError, match="is not an http"):
+        HttpTransport("ftp://example.org", {"user": "t"})
+    with pytest.raises(ValueError, match="at least one user's token"):
+        HttpTransport("http://127.0.0.1:9", {})
