@@ -86,6 +86,7 @@ class _Base:
     tokens: dict[str, str]
     base_url: str = "http://ucloud.invalid"
     users: tuple[str, ...] = field(init=False)
+    supports_admin: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.users = tuple(self.tokens)
@@ -100,6 +101,28 @@ class _Base:
         headers["Content-Type"] = "application/json; charset=utf-8"
         body = json.dumps(request, separators=(",", ":")).encode()
         return operation.method, operation.path, body, headers
+
+    def request_json(self, method: str, path: str, document: Any = None) -> tuple[int, Any]:
+        """Send a JSON request outside the Jobs API (the mock's admin API); status and parsed body."""
+        raise NotImplementedError
+
+    def _admin(self, method: str, path: str, document: Any = None) -> Any:
+        status, body = self.request_json(method, path, document)
+        if status != 200:
+            raise RuntimeError(f"{method} {path} answered {status}: {body!r}")
+        return body
+
+    def reset(self) -> None:
+        """POST /_mock/reset."""
+        self._admin("POST", "/_mock/reset")
+
+    def advance(self, ms: int) -> int:
+        """POST /_mock/clock {"advanceMs": ms}."""
+        return int(self._admin("POST", "/_mock/clock", {"advanceMs": ms})["nowMs"])
+
+    def now_ms(self) -> int | None:
+        """GET /_mock/clock, where the target has the admin API."""
+        return int(self._admin("GET", "/_mock/clock")["nowMs"]) if self.supports_admin else None
 
     def _curl(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> str:
         parts = ["curl", "-X", method]
@@ -131,24 +154,11 @@ class WsgiTransport(_Base):
         return Reply(response.status_code, _parse(raw), dict(response.headers), raw, f"{method} {target}",
                      self._curl(method, target, body, headers))
 
-    def _admin(self, method: str, path: str, document: Any = None) -> Any:
+    def request_json(self, method: str, path: str, document: Any = None) -> tuple[int, Any]:
+        """Send a JSON request outside the Jobs API (the mock's admin API); status and parsed body."""
         data = b"" if document is None else json.dumps(document).encode()
         response = self.client.open(path, method=method, data=data)
-        if response.status_code != 200:
-            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.get_data()!r}")
-        return json.loads(response.get_data())
-
-    def reset(self) -> None:
-        """POST /_mock/reset."""
-        self._admin("POST", "/_mock/reset")
-
-    def advance(self, ms: int) -> int:
-        """POST /_mock/clock {"advanceMs": ms}."""
-        return int(self._admin("POST", "/_mock/clock", {"advanceMs": ms})["nowMs"])
-
-    def now_ms(self) -> int | None:
-        """GET /_mock/clock."""
-        return int(self._admin("GET", "/_mock/clock")["nowMs"]) if self.supports_admin else None
+        return response.status_code, _parse(response.get_data())
 
 
 class HttpTransport(_Base):
@@ -213,24 +223,6 @@ class HttpTransport(_Base):
         body = b"" if document is None else json.dumps(document).encode()
         status, _, raw = self._raw(method, path, body, {"Content-Type": "application/json"})
         return status, _parse(raw)
-
-    def _admin(self, method: str, path: str, document: Any = None) -> Any:
-        status, body = self.request_json(method, path, document)
-        if status != 200:
-            raise RuntimeError(f"{method} {path} answered {status}: {body!r}")
-        return body
-
-    def reset(self) -> None:
-        """POST /_mock/reset."""
-        self._admin("POST", "/_mock/reset")
-
-    def advance(self, ms: int) -> int:
-        """POST /_mock/clock {"advanceMs": ms}."""
-        return int(self._admin("POST", "/_mock/clock", {"advanceMs": ms})["nowMs"])
-
-    def now_ms(self) -> int | None:
-        """GET /_mock/clock, where the target has it."""
-        return int(self._admin("GET", "/_mock/clock")["nowMs"]) if self.supports_admin else None
 
     def close(self) -> None:
         """Close this thread's connection."""
