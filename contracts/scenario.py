@@ -266,7 +266,8 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ContractError(f"the scenario {path} is not valid YAML: {error}") from error
+        # One line: PyYAML spreads its message over several, with a caret under the column.
+        raise ContractError(f"the scenario {path} is not valid YAML: {' '.join(str(error).split())}") from error
     return Scenario.from_mapping(data, source=str(path))
 
 

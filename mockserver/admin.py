@@ -106,9 +106,10 @@ def move_clock(app: MockApp, environ: WSGIEnvironment) -> Any:
 def journal(app: MockApp, environ: WSGIEnvironment) -> Any:
     """GET /_mock/journal[?limit=n]: the recent requests and answers, oldest first."""
     limit = next(iter(parse_qs(environ.get("QUERY_STRING", "")).get("limit", [])), None)
-    if limit is not None and not limit.isdigit():
+    if limit is not None and not (limit.isascii() and limit.isdigit()):  # int() refuses "²", a Unicode digit
         raise ApiError(400, "Bad Request: limit must be a non-negative integer")
-    return app.journal.snapshot(None if limit is None else int(limit))
+    # A limit past any journal's size means all of it (and int() refuses more than 4300 digits).
+    return app.journal.snapshot(None if limit is None or len(limit) > 18 else int(limit))
 
 
 def clear_journal(app: MockApp, environ: WSGIEnvironment) -> Any:
@@ -128,7 +129,7 @@ def load_scenario(app: MockApp, environ: WSGIEnvironment) -> Any:
     name, profile = document.get("name"), document.get("profile")
     if not isinstance(name, str):
         raise ApiError(400, 'Bad Request: send {"name": "<scenario>"} (and optionally "profile")')
-    if profile is not None and profile not in PROFILES:
+    if profile is not None and (not isinstance(profile, str) or profile not in PROFILES):
         raise ApiError(400, f"Bad Request: unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
     try:
         scenario = resolve_scenario(name, app.scenario_dirs, allow_paths=False)

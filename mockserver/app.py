@@ -165,7 +165,11 @@ class MockApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         if path == "/_mock" or path.startswith("/_mock/"):
-            status, headers, body = admin_response(self, environ, path)
+            try:
+                status, headers, body = admin_response(self, environ, path)
+            except Exception:  # a bug of the mock: answered as JSON and surfaced, like one in the API
+                status, headers, body = 500, {}, error_body("Internal Server Error")
+                self._record_error(environ, path, None, traceback.format_exc())
             return self._send(start_response, status, headers, body)
         request = _Request(self, environ)
         operation: str | None = None

@@ -269,11 +269,13 @@ class Engine:
 
     def _page(self, caller: Caller, flags: Flags, page: Mapping[str, Any],
               predicate: Callable[[Job], bool]) -> dict[str, Any]:
+        # JSON Schema's integers include 10.0: the page arithmetic needs int.
         size = page.get("itemsPerPage")
-        size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
-        skip = page.get("itemsToSkip") or 0
-        offset = _offset(page.get("next")) + skip
+        size = int(size) if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+        skip = int(page.get("itemsToSkip") or 0)
         ids = self._workspaces.get(self._workspace_key(caller), [])
+        # Past the last job the page is empty, whatever the offset (itemsToSkip may be a Long's maximum).
+        offset = min(_offset(page.get("next")) + skip, len(ids))
         jobs = (job for job in (self.jobs[i] for i in reversed(ids)) if predicate(job) and _passes(job, flags))
         if page.get("sortBy") == "name":
             ordered = sorted(jobs, key=lambda job: ((job.specification.get("name") or "").casefold(), job.id))
@@ -336,11 +338,14 @@ def _millis(duration: Mapping[str, Any]) -> int:
 
 
 def _offset(token: Any) -> int:
-    if token is None:
-        return 0
-    if isinstance(token, str) and token.isdigit() and len(token) <= 18:
+    """Where a page starts: a token the mock did not issue starts at the beginning.
+
+    So does UCloud: K24's ``ResourceStore.browse`` reads ``next?.toLongOrNull() ?: -1L`` (and its sorted browse
+    ``next?.toIntOrNull() ?: 0``), so a stale or made-up token is not an error.
+    """
+    if isinstance(token, str) and token.isascii() and token.isdigit() and len(token) <= 18:
         return int(token)
-    raise ApiError(400, "Invalid next token: use the 'next' value of the previous page")
+    return 0
 
 
 def _ascending(jobs: Iterator[Job], page: Mapping[str, Any]) -> Iterator[Job]:

@@ -47,7 +47,7 @@ def parse_faults(raw: Any, operations: Iterable[str]) -> list[Fault]:
         if unknown:
             raise ApiError(400, f"{where}: unknown keys {', '.join(unknown)}")
         operation = item.get("operation", "*")
-        if operation not in known:
+        if not isinstance(operation, str) or operation not in known:
             raise ApiError(400, f"{where}: unknown operation {operation!r}; known: {', '.join(sorted(known))}")
         status = item.get("status")
         if status is not None and (not _is_int(status) or not 400 <= status <= 599):

@@ -133,7 +133,6 @@ BAD: dict[str, Bad] = {
                                            why="Invalid offset"),
     "itemsPerPage not a number": get("/api/jobs/browse?itemsPerPage=ten", 400, names=("itemsPerPage", "integer")),
     "itemsPerPage above Int": get(f"/api/jobs/browse?itemsPerPage={2**31}", 400, names=("itemsPerPage", "maximum")),
-    "next not a token": get("/api/jobs/browse?next=page-two", 400, names=("next",)),
     # ----------------------------------------------------------------- query parameters
     "retrieve without id": get("/api/jobs/retrieve?includeUpdates=true", 400, names=("id", "required")),
     "unknown filterState": get("/api/jobs/browse?filterState=DONE", 400, names=("filterState", "IN_QUEUE")),
