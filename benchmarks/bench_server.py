@@ -33,18 +33,22 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CREATE = {"items": [{"application": {"name": "acme-web-application", "version": "1.0.0"},
                           "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
                           "name": None, "replicas": 1, "allowDuplicateJob": False, "parameters": None,
                           "resources": None, "timeAllocation": {"hours": 5, "minutes": 0, "seconds": 0}}]}
-RETRIEVE = "/api/jobs/retrieve?includeProduct=false&includeOthers=false&includeUpdates=false&includeSupport=false&id=62348"
+RETRIEVE = ("/api/jobs/retrieve?includeProduct=false&includeOthers=false&includeUpdates=false&includeSupport=false"
+            "&id=62348")
 HEADERS = {"Authorization": "Bearer benchmark", "Content-Type": "application/json"}
 
 HELLO = r'''
 import sys
+from mockserver.serve import SWITCH_INTERVAL_S
 from mockserver.server import MockServer
+sys.setswitchinterval(SWITCH_INTERVAL_S)  # the same stack as `ucloud-jobs serve`
 BODY = b"x" * int(sys.argv[2])
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(BODY)))])
@@ -164,19 +168,8 @@ def start_prism(folder: Path) -> tuple[Process, int, float] | None:
     return process, port, arrived - process.started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    parser.add_argument("--threads", type=int, default=4, help="waitress threads for ours and the floor")
-    parser.add_argument("--prism", type=Path, default=Path("/tmp/prism"), help="folder with prism-cli installed")
-    parser.add_argument("--million", action="store_true", help="also run a million requests and sample RSS")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is needed: apt-get install -y wrk", file=sys.stderr)
-        return 2
-
+def measure(args: argparse.Namespace) -> dict[str, object]:
+    """Run every server, interleaved, and return the figures."""
     startups, prism_startups = [], []
     mock, mock_port, startup = start_mock(args.threads)
     startups.append(startup)
@@ -187,6 +180,7 @@ def main() -> int:
     if prism is not None:
         prism_startups.append(prism[2])
     runs: dict[str, list[Load]] = {"mock": [], "floor": [], "prism": []}
+    rss_after: list[tuple[int, float]] = []
     try:
         for _ in range(args.rounds):
             runs["mock"].append(wrk(mock_port, RETRIEVE, args.duration))
@@ -197,18 +191,15 @@ def main() -> int:
             again, _, startup = start_mock(args.threads)
             startups.append(startup)
             again.stop()
-            if prism is not None:
-                other = start_prism(args.prism)
-                if other is not None:
-                    prism_startups.append(other[2])
-                    other[0].stop()
-        rss_after: list[tuple[int, float]] = []
+            other = start_prism(args.prism) if prism is not None else None
+            if other is not None:
+                prism_startups.append(other[2])
+                other[0].stop()
         if args.million:
             answered = sum(load.requests for load in runs["mock"])
             rss_after.append((answered, rss_mb(mock.popen.pid)))
             while answered < 1_000_000:
-                load = wrk(mock_port, RETRIEVE, 30)
-                answered += load.requests
+                answered += wrk(mock_port, RETRIEVE, 30).requests
                 rss_after.append((answered, rss_mb(mock.popen.pid)))
         prism_rss = rss_mb(prism[0].popen.pid) if prism is not None else None
     finally:
@@ -221,7 +212,7 @@ def main() -> int:
         values = [getattr(load, field) for load in runs[name]]
         return statistics.median(values) if values else None
 
-    figures = {
+    return {
         "machine": {"nproc": os.cpu_count(), "load": os.getloadavg(), "python": sys.version.split()[0]},
         "duration_s": args.duration, "rounds": args.rounds, "threads": args.threads,
         "mock": {"rps": median("mock", "requests_per_second"), "p99_ms": median("mock", "p99_ms"),
@@ -229,33 +220,53 @@ def main() -> int:
                  "startup_s": statistics.median(startups), "idle_rss_mb": idle_rss},
         "floor": {"rps": median("floor", "requests_per_second"), "p99_ms": median("floor", "p99_ms")},
         "prism": {"rps": median("prism", "requests_per_second"), "p99_ms": median("prism", "p99_ms"),
-                  "startup_s": statistics.median(prism_startups) if prism_startups else None,
-                  "rss_mb": prism_rss},
+                  "startup_s": statistics.median(prism_startups) if prism_startups else None, "rss_mb": prism_rss},
         "rss_after_requests": rss_after,
     }
+
+
+def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
+    """Print the figures against the targets."""
+    mock, floor, prism = figures["mock"], figures["floor"], figures["prism"]
+    print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, Python {sys.version.split()[0]}; "
+          f"wrk -t1 -c10 -d{args.duration}s, median of {args.rounds} interleaved rounds, {args.threads} threads")
+    print(f"{'':24}{'req/s':>10}{'p99 ms':>10}")
+    for name, row in (("mock", mock), ("floor (same stack)", floor), ("prism", prism)):
+        if row["rps"] is not None:
+            print(f"{name:24}{row['rps']:>10.0f}{row['p99_ms']:>10.2f}")
+    print(f"mock / floor: {mock['rps'] / floor['rps']:.2f} (target >= 0.8)")
+    if prism["rps"]:
+        print(f"mock / prism: {mock['rps'] / prism['rps']:.2f} (target >= 1.5); p99 mock {mock['p99_ms']:.2f} ms vs "
+              f"prism {prism['p99_ms']:.2f} ms (target: no worse)")
+        print(f"startup to first 200: mock {mock['startup_s']:.3f} s, prism {prism['startup_s']:.3f} s "
+              "(target <= 0.3 s)")
+    else:
+        print(f"startup to first 200: mock {mock['startup_s']:.3f} s (target <= 0.3 s); Prism not found")
+    print(f"RSS idle: mock {mock['idle_rss_mb']:.1f} MB (target <= 60)"
+          + (f", prism {prism['rss_mb']:.1f} MB" if prism["rss_mb"] else ""))
+    for answered, rss in figures["rss_after_requests"]:
+        print(f"  RSS after {answered:>9,} requests: {rss:.1f} MB")
+    print(f"errors under load: {mock['errors']}")
+
+
+def main() -> int:
+    """Measure and print (or print JSON with --json)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads for ours and the floor")
+    parser.add_argument("--prism", type=Path, default=Path("/tmp/prism"), help="folder with prism-cli installed")
+    parser.add_argument("--million", action="store_true", help="also run a million requests and sample RSS")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    figures = measure(args)
     if args.json:
         print(json.dumps(figures, indent=2))
-        return 0
-    mock_rps, floor_rps, prism_rps = figures["mock"]["rps"], figures["floor"]["rps"], figures["prism"]["rps"]
-    print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, Python {sys.version.split()[0]}; "
-          f"wrk -t1 -c10 -d{args.duration}s, median of {args.rounds} interleaved rounds")
-    print(f"{'':24}{'req/s':>10}{'p99 ms':>10}")
-    for name in ("mock", "floor", "prism"):
-        rps, p99 = median(name, "requests_per_second"), median(name, "p99_ms")
-        if rps is not None:
-            print(f"{name:24}{rps:>10.0f}{p99:>10.2f}")
-    print(f"mock / floor: {mock_rps / floor_rps:.2f} (target >= 0.8)")
-    if prism_rps:
-        print(f"mock / prism: {mock_rps / prism_rps:.2f} (target >= 1.5); p99 mock {median('mock', 'p99_ms'):.2f} ms "
-              f"vs prism {median('prism', 'p99_ms'):.2f} ms (target: no worse)")
-        print(f"startup to first 200: mock {statistics.median(startups):.3f} s, prism "
-              f"{statistics.median(prism_startups):.3f} s (target <= 0.3 s)")
     else:
-        print(f"startup to first 200: mock {statistics.median(startups):.3f} s (target <= 0.3 s); Prism not found")
-    print(f"RSS idle: mock {idle_rss:.1f} MB (target <= 60)" + (f", prism {prism_rss:.1f} MB" if prism_rss else ""))
-    for answered, rss in rss_after:
-        print(f"  RSS after {answered:>9,} requests: {rss:.1f} MB")
-    print(f"errors under load: {figures['mock']['errors']}")
+        report(figures, args)
     return 0
 
 

@@ -27,6 +27,7 @@ from mockserver.admin import AdminPolicy, admin_response
 from mockserver.auth import Authenticator
 from mockserver.bodies import parse_json, read_body
 from mockserver.clock import Clock, SystemClock
+from mockserver.encoding import Encoded, encode
 from mockserver.engine import Engine
 from mockserver.errors import ApiError, error_body
 from mockserver.faults import Fault, Faults, parse_faults
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["MockApp", "ServerError", "create_app"]
 
 JSON_TYPE = "application/json; charset=utf-8"
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: dumps() builds one per call
 DEFAULT_SCENARIO = "extend-and-terminate"
 
 
@@ -182,9 +182,9 @@ class MockApp:
             self._apply_fault(operation)
             payload = HANDLERS[operation](request, caller)
             status = 200
-            body = _ENCODER.encode(payload).encode("utf-8")
+            body = payload if isinstance(payload, Encoded) else encode(payload)
             if self.validate_responses:
-                self._check_response(environ, path, operation, payload)
+                self._check_response(environ, path, operation, json.loads(body))
         except ApiError as error:
             status, body, extra = error.status, error.body(), error.headers
         except Exception:

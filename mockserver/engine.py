@@ -18,6 +18,7 @@ from typing import Any
 
 from contracts.scenario import Scenario
 from mockserver.clock import Clock, VirtualClock
+from mockserver.encoding import Encoded, encode
 from mockserver.errors import BULK_NOT_FOUND, ApiError
 from mockserver.lifecycle import (
     Event,
@@ -39,6 +40,7 @@ MAX_CLOCK_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it, times
 PAGE_SIZES = frozenset({10, 25, 50, 100, 250, 1000})
 DEFAULT_PAGE_SIZE = 50
 HOUR_MS = 3_600_000
+RENDER_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ class Engine:
         self._natural: dict[str, tuple[int, type]] = {}
         self._seq = itertools.count()
         self._specs: dict[str, Mapping[str, Any]] = {}
+        self._rendered: dict[str, tuple[Job, tuple[Any, ...], Encoded]] = {}
         if rewind and isinstance(self.clock, VirtualClock):
             self.clock.reset(scenario.clock_start_ms)
 
@@ -238,14 +241,26 @@ class Engine:
                 self._specs[key] = found
         return found
 
-    def retrieve(self, caller: Caller, job_id: str, flags: Flags) -> dict[str, Any]:
-        """jobs.retrieve: the job rendered by the profile, or 404 "Unknown job"."""
+    def retrieve(self, caller: Caller, job_id: str, flags: Flags) -> Encoded:
+        """jobs.retrieve: the job rendered by the profile, as JSON, or 404 "Unknown job".
+
+        A job that has not changed renders the same for the same flags and viewer: the JSON is kept per job
+        (the newest few thousand), so retrieving the same job again costs a lookup.
+        """
         with self.lock:
             self._begin()
             job = self._visible(caller, job_id)
             if job is None:
                 raise ApiError(404, "Unknown job")
-            return self.profile.render(job, flags, caller.username)
+            key = (tuple(flags.items()), caller.username)
+            cached = self._rendered.get(job.id)
+            if cached is not None and cached[0] is job and cached[1] == key:
+                return cached[2]
+            body = encode(self.profile.render(job, flags, caller.username))
+            if len(self._rendered) >= RENDER_CACHE_SIZE:
+                del self._rendered[next(iter(self._rendered))]
+            self._rendered[job.id] = (job, key, body)
+            return body
 
     def browse(self, caller: Caller, flags: Flags, page: Mapping[str, Any]) -> dict[str, Any]:
         """jobs.browse: the caller's workspace, newest first unless sorted, filtered by the flags."""

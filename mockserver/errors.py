@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+
+from mockserver.encoding import encode
 
 __all__ = ["BULK_NOT_FOUND", "ApiError", "error_body"]
 
@@ -28,4 +29,4 @@ class ApiError(Exception):
 
 def error_body(why: str, error_code: str | None = None) -> bytes:
     """A serialised ``CommonErrorMessage``."""
-    return json.dumps({"why": why, "errorCode": error_code}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return encode({"why": why, "errorCode": error_code})

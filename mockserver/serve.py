@@ -15,7 +15,9 @@ from mockserver.admin import AdminPolicy
 from mockserver.app import ServerError, create_app
 from mockserver.server import MockServer
 
-__all__ = ["add_serve_command", "serve"]
+__all__ = ["SWITCH_INTERVAL_S", "add_serve_command", "serve"]
+
+SWITCH_INTERVAL_S = 0.001
 
 
 def _user(text: str) -> tuple[str, str]:
@@ -84,6 +86,9 @@ def serve(args: argparse.Namespace) -> int:
     except ContractError as error:
         print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
         return 2
+    # Waitress's loop thread polls every connection and would hold the GIL from the workers for Python's
+    # default 5 ms slices: at 50 connections that cut throughput to a fifth (benchmarks/RESULTS.md).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         server = MockServer(app, args.host, args.port, threads=max(1, args.threads),
                             access_log=None if args.quiet else sys.stderr)
