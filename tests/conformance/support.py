@@ -18,6 +18,7 @@ from typing import Any
 
 from mockserver.app import MockApp, create_app
 from mockserver.server import MockServer
+from tests.mockserver.support import serving
 
 TOKEN = "conformance-token"
 USER = "user"
@@ -116,13 +117,8 @@ def live_server(threads: int = 4, **options: Any) -> Iterator[Live]:
     options.setdefault("users", {TOKEN: USER})
     options.setdefault("validate_responses", True)
     app = create_app(**options)
-    server = MockServer(app, "127.0.0.1", 0, threads=threads).start()
-    try:
+    with serving(app, threads) as server:
         yield Live(app, server)
-    finally:
-        server.stop()
-    errors = [str(error) for error in app.take_errors()]
-    assert not errors, "\n\n".join(errors)
 
 
 def exchange(live: Live, data: bytes, *, shut_write: bool = False) -> tuple[bytes, bool]:

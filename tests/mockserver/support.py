@@ -7,9 +7,10 @@ unknown route must still answer a ``CommonErrorMessage``). So every response of 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -19,6 +20,7 @@ from contracts.scenario import resolve_scenario
 from contracts.spec import default_spec
 from contracts.validation import default_contract
 from mockserver.app import MockApp
+from mockserver.server import MockServer
 
 # The seed flow as documented (REFERENCE.md §4.1, §4.2): the job is created at T0 with id 62348, leaves the queue
 # 5 s later, and the user terminates it 2 h after that.
@@ -193,3 +195,15 @@ def query(**params: Any) -> str:
     """A query string, booleans spelled as UCloud's clients do (``true``/``false``), Nones left out."""
     return urlencode({name: (("true" if value else "false") if isinstance(value, bool) else value)
                       for name, value in params.items() if value is not None})
+
+
+@contextlib.contextmanager
+def serving(app: MockApp, threads: int = 4) -> Iterator[MockServer]:
+    """``app`` on an ephemeral loopback port for the ``with`` block; an error inside it fails the caller."""
+    server = MockServer(app, "127.0.0.1", 0, threads=threads).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    errors = [str(error) for error in app.take_errors()]
+    assert not errors, "\n\n".join(errors)

@@ -26,6 +26,7 @@ import pytest
 
 from mockserver.app import create_app
 from mockserver.server import MockServer
+from tests.mockserver.support import serving
 
 FLOW_FILE = Path(__file__).resolve().parents[1] / "data" / "docs" / "seed_flow.json"
 FLOW: dict[str, Any] = json.loads(FLOW_FILE.read_text(encoding="utf-8"))
@@ -165,14 +166,8 @@ def _seed_server() -> Iterator[MockServer]:
     It also checks its own answers against the spec (which changes no answer); any failure inside it fails
     the test.
     """
-    app = create_app(validate_responses=True)
-    server = MockServer(app, "127.0.0.1", 0).start()
-    try:
+    with serving(create_app(validate_responses=True)) as server:
         yield server
-    finally:
-        server.stop()
-    errors = [str(error) for error in app.take_errors()]
-    assert not errors, "\n\n".join(errors)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import pytest
 
 from mockserver.app import create_app
 from mockserver.server import MockServer
+from tests.mockserver.support import serving
 
 JSON_TYPE = "application/json; charset=utf-8"
 TOKEN = "socket-test-token"
@@ -42,14 +43,8 @@ def live_server() -> Iterator[MockServer]:
 
     Its app checks its own answers against the spec; an error inside it fails the test that caused it.
     """
-    app = create_app(validate_responses=True)
-    server = MockServer(app, "127.0.0.1", 0).start()
-    try:
+    with serving(create_app(validate_responses=True)) as server:
         yield server
-    finally:
-        server.stop()
-    errors = [str(error) for error in app.take_errors()]
-    assert not errors, "\n\n".join(errors)
 
 
 def _connect(server: MockServer) -> http.client.HTTPConnection:
