@@ -41,52 +41,13 @@ SEED_PAYLOAD_ID = "seed-extend-and-terminate.md:curl:2:jobs.retrieve:response"
 TARGET_PER_SECOND = 100_000
 PEER_FIGURE = "~2,600/s (jsonschema 4.26, PEERS.md)"
 
-# Fallback when tests/data/docs/payloads.json is absent: the same Job, copied from the seed document's curl
-# rendering (/work/shared/ucloud/docs/seed-extend-and-terminate.md, step 2).
-SEED_JOB: dict[str, Any] = {
-    "id": "62348",
-    "owner": {"createdBy": "user", "project": None},
-    "updates": [
-        {"state": "IN_QUEUE", "outputFolder": None, "status": "Your job is now waiting in the queue!",
-         "expectedState": None, "expectedDifferentState": None, "timestamp": 1633329776235},
-        {"state": "RUNNING", "outputFolder": None, "status": "Your job is now running!",
-         "expectedState": None, "expectedDifferentState": None, "timestamp": 1633329781235},
-    ],
-    "specification": {
-        "application": {"name": "acme-web-application", "version": "1.0.0"},
-        "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
-        "name": None,
-        "replicas": 1,
-        "allowDuplicateJob": False,
-        "parameters": None,
-        "resources": None,
-        "timeAllocation": {"hours": 5, "minutes": 0, "seconds": 0},
-    },
-    "status": {
-        "state": "RUNNING",
-        "jobParametersJson": None,
-        "startedAt": None,
-        "expiresAt": 1633347776235,
-        "resolvedApplication": None,
-        "resolvedSupport": None,
-        "resolvedProduct": None,
-    },
-    "createdAt": 1633329776235,
-    "output": None,
-    "permissions": None,
-    "acl": None,
-    "billing": {},
-}
-
-
 def load_seed_job() -> tuple[dict[str, Any], str]:
-    """The seed's retrieved Job and where it came from (the extracted payloads, else the copy above)."""
-    if PAYLOADS.is_file():
-        payloads = json.loads(PAYLOADS.read_text(encoding="utf-8"))["payloads"]
-        for entry in payloads:
-            if entry["id"] == SEED_PAYLOAD_ID:
-                return entry["payload"], f"{PAYLOADS.relative_to(ROOT)} [{SEED_PAYLOAD_ID}]"
-    return SEED_JOB, "benchmarks/bench_validation.py SEED_JOB (payloads.json absent)"
+    """The seed's retrieved Job, as scripts/extract_docs.py extracted it, and where it came from."""
+    payloads = json.loads(PAYLOADS.read_text(encoding="utf-8"))["payloads"]
+    for entry in payloads:
+        if entry["id"] == SEED_PAYLOAD_ID:
+            return entry["payload"], f"{PAYLOADS.relative_to(ROOT)} [{SEED_PAYLOAD_ID}]"
+    raise SystemExit(f"{SEED_PAYLOAD_ID} is not in {PAYLOADS}; run scripts/extract_docs.py")
 
 
 @dataclass

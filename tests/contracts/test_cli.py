@@ -22,35 +22,13 @@ import pytest
 
 from contracts import default_spec
 from mockserver.cli import build_parser, main
+from tests.contracts.corpus import payload
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "ucloud-jobs validate: error: "
 
-SEED_JOB: dict[str, Any] = {
-    "id": "62348",
-    "owner": {"createdBy": "user", "project": None},
-    "updates": [
-        {"state": "IN_QUEUE", "outputFolder": None, "status": "Your job is now waiting in the queue!",
-         "expectedState": None, "expectedDifferentState": None, "newTimeAllocation": None,
-         "allowRestart": None, "newMounts": None, "timestamp": 1633329776235},
-        {"state": "RUNNING", "outputFolder": None, "status": "Your job is now running!",
-         "expectedState": None, "expectedDifferentState": None, "newTimeAllocation": None,
-         "allowRestart": None, "newMounts": None, "timestamp": 1633329781235},
-    ],
-    "specification": {
-        "application": {"name": "acme-web-application", "version": "1.0.0"},
-        "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
-        "name": None, "replicas": 1, "allowDuplicateJob": False, "parameters": None, "resources": None,
-        "timeAllocation": {"hours": 5, "minutes": 0, "seconds": 0},
-        "openedFile": None, "restartOnExit": None, "sshEnabled": None,
-    },
-    "status": {"state": "RUNNING", "jobParametersJson": None, "startedAt": None, "expiresAt": 1633347776235,
-               "resolvedApplication": None, "resolvedSupport": None, "resolvedProduct": None,
-               "allowRestart": False},
-    "createdAt": 1633329776235,
-    "output": None,
-    "permissions": None,
-}
+# The 2024 documentation's first retrieved Job, as scripts/extract_docs.py extracted it.
+SEED_JOB: dict[str, Any] = payload("reference/jobs_extendAndCancel.md:curl:2:jobs.retrieve:response")
 
 EXTEND_REQUEST: dict[str, Any] = {
     "items": [{"jobId": "62348", "requestedTime": {"hours": 1, "minutes": 0, "seconds": 0}}],

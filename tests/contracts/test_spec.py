@@ -23,6 +23,7 @@ from referencing import Registry, Resource
 
 from contracts import ContractError, Spec, default_contract, default_spec
 from contracts.spec import Operation
+from tests.contracts.corpus import payload
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "jobs.yaml"
@@ -400,23 +401,8 @@ def test_generated_files_are_standalone_draft_2020_12() -> None:
                 _follow(schema, ref)
 
 
-SEED_JOB: dict[str, Any] = {
-    "id": "62348",
-    "owner": {"createdBy": "user", "project": None},
-    "updates": [
-        {"state": "IN_QUEUE", "outputFolder": None, "status": "Your job is now waiting in the queue!",
-         "expectedState": None, "expectedDifferentState": None, "timestamp": 1633329776235},
-    ],
-    "specification": {
-        "application": {"name": "acme-web-application", "version": "1.0.0"},
-        "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
-        "name": None, "replicas": 1, "allowDuplicateJob": False, "parameters": None, "resources": None,
-        "timeAllocation": {"hours": 5, "minutes": 0, "seconds": 0},
-    },
-    "status": {"state": "RUNNING", "jobParametersJson": None, "startedAt": None, "expiresAt": 1633347776235,
-               "resolvedApplication": None, "resolvedSupport": None, "resolvedProduct": None},
-    "createdAt": 1633329776235, "output": None, "permissions": None, "acl": None, "billing": {},
-}
+# The seed's first retrieved Job (the 2021 shape, with acl and billing), as scripts/extract_docs.py extracted it.
+SEED_JOB: dict[str, Any] = payload("seed-extend-and-terminate.md:curl:2:jobs.retrieve:response")
 
 
 def _with(document: dict[str, Any], pointer: str, value: Any) -> dict[str, Any]:
