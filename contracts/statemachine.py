@@ -8,6 +8,7 @@ so a failure can be replayed as curl lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,16 +195,17 @@ def build_state_machine(target: Target, recorder: Recorder | None = None,
         @precondition(lambda self: target.suspension)
         @rule(job=jobs)
         def suspend(self, job: JobRef) -> None:
-            before = self.current(job)
-            self.expect(self.call("jobs.suspend", {"items": [{"id": job.id}]}, job.owner), 200)
-            inv.check_suspended(before, self.fetch(job))
+            self.move(job, "jobs.suspend", inv.check_suspended)
 
         @precondition(lambda self: target.suspension)
         @rule(job=jobs)
         def unsuspend(self, job: JobRef) -> None:
+            self.move(job, "jobs.unsuspend", inv.check_unsuspended)
+
+        def move(self, job: JobRef, call: str, check: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
             before = self.current(job)
-            self.expect(self.call("jobs.unsuspend", {"items": [{"id": job.id}]}, job.owner), 200)
-            inv.check_unsuspended(before, self.fetch(job))
+            self.expect(self.call(call, {"items": [{"id": job.id}]}, job.owner), 200)
+            check(before, self.fetch(job))
 
         @precondition(lambda self: transport.supports_admin)
         @rule(ms=st.sampled_from([1_000, 5_000, 60_000, 3_600_000, 6 * 3_600_000, 13 * 3_600_000]))

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mockserver.cli import main
+from tests.mockserver.support import job_spec
 
 PYTHON_M = (sys.executable, "-m", "mockserver")
 CONSOLE_SCRIPT = Path(sys.executable).with_name("ucloud-jobs")
@@ -34,11 +35,7 @@ STOP_TIMEOUT = 15.0
 IO_TIMEOUT = 10.0
 URL_LINE = re.compile(r"^ucloud-jobs mock of UCloud's Jobs API at (http://[^ ]+) \(scenario (\S+), profile (\S+),")
 STOPPED = "ucloud-jobs mock stopped"
-CREATE_BODY = json.dumps({"items": [{
-    "application": {"name": "acme-web-application", "version": "1.0.0"},
-    "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
-    "timeAllocation": {"hours": 5, "minutes": 0, "seconds": 0},
-}]}).encode()
+CREATE_BODY = json.dumps({"items": [job_spec()]}).encode()
 SEED_START_MS = 1633329776235
 SEED_FIRST_ID = "62348"
 

@@ -23,15 +23,11 @@ import pytest
 
 from mockserver.app import create_app
 from mockserver.server import MockServer
-from tests.mockserver.support import serving
+from tests.mockserver.support import job_spec, serving
 
 JSON_TYPE = "application/json; charset=utf-8"
 TOKEN = "socket-test-token"
-CREATE_BODY = json.dumps({"items": [{
-    "application": {"name": "acme-web-application", "version": "1.0.0"},
-    "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
-    "timeAllocation": {"hours": 5, "minutes": 0, "seconds": 0},
-}]}).encode()
+CREATE_BODY = json.dumps({"items": [job_spec()]}).encode()
 FIRST_ID = "62348"  # the seed scenario's first job id
 IO_TIMEOUT = 10.0  # seconds; only reached when something is wrong
 STOP_BOUND = 1.0  # seconds; a stop that waits for idle connections or a poll timeout takes 1 s or more
