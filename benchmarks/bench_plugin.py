@@ -66,13 +66,13 @@ def pytest_runtestloop(session):
 PARTS = '''
 import json, time
 t0 = time.perf_counter()
-from mockserver.app import create_app
-from mockserver.server import MockServer
+from mockserver.web.app import create_app
+from mockserver.server import HttpServer
 from contracts.plugin import UCloudMock
 t1 = time.perf_counter()
 app = create_app(scenario="blank")
 t2 = time.perf_counter()
-server = MockServer(app, "127.0.0.1", 0).start()
+server = HttpServer(app, "127.0.0.1", 0).start()
 t3 = time.perf_counter()
 mock = UCloudMock(app, server)
 mock.load_scenario("blank", None)

@@ -5,7 +5,7 @@ Run by hand (not a test): ``python benchmarks/bench_server.py [--duration 10] [-
 Measured, on loopback with ``wrk -t1 -c10`` (10 connections) against ``GET /api/jobs/retrieve``:
 
 - ``ucloud-jobs serve`` (the seed scenario; one job created first),
-- a hello-world WSGI app on the same server stack (``mockserver.server.MockServer``), answering a body of the
+- a hello-world WSGI app on the same server stack (``mockserver.server.HttpServer``), answering a body of the
   same size: the floor the stack allows,
 - Prism serving ``openapi/jobs.yaml`` (``npx prism mock``) where it is installed (``--prism DIR``, default
   /tmp/prism, a folder where ``npm install @stoplight/prism-cli`` was run).
@@ -46,14 +46,14 @@ HEADERS = {"Authorization": "Bearer benchmark", "Content-Type": "application/jso
 
 HELLO = r'''
 import sys
-from mockserver.serve import SWITCH_INTERVAL_S
-from mockserver.server import MockServer
+from mockserver.cli.serve import SWITCH_INTERVAL_S
+from mockserver.server import HttpServer
 sys.setswitchinterval(SWITCH_INTERVAL_S)  # the same stack as `ucloud-jobs serve`
 BODY = b"x" * int(sys.argv[2])
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(BODY)))])
     return [BODY]
-server = MockServer(app, "127.0.0.1", int(sys.argv[1]), threads=int(sys.argv[3]))
+server = HttpServer(app, "127.0.0.1", int(sys.argv[1]), threads=int(sys.argv[3]))
 print(server.url, flush=True)
 server.serve_forever()
 '''

@@ -9,7 +9,7 @@ Run by hand (it is not a test):
 Each run is what ``ucloud-jobs verify`` does after the scenarios: ``build_state_machine`` on the blank stage,
 run by ``run_state_machine_as_test`` with ``verify.run_state_machine``'s settings (derandomised, so every
 repetition runs the same examples). In process the target is ``WsgiTransport(create_app(...))``; over HTTP it is
-``HttpTransport`` to a ``MockServer`` on port 0 in this process, with keep-alive. The target (issue 4 §6) is 500
+``HttpTransport`` to a ``HttpServer`` on port 0 in this process, with keep-alive. The target (issue 4 §6) is 500
 examples of up to 20 steps in at most 60 s in process; the exit code is 1 when the median misses it.
 """
 
@@ -32,10 +32,10 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from contracts.statemachine import Target, build_state_machine
-from contracts.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token
-from mockserver.app import create_app
-from mockserver.server import MockServer
+from contracts.testing.statemachine import Target, build_state_machine
+from contracts.testing.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token
+from mockserver.server import HttpServer
+from mockserver.web.app import create_app
 
 TARGET_EXAMPLES = 500
 TARGET_STEPS = 20
@@ -109,7 +109,7 @@ def in_process(profile: str) -> Iterator[Transport]:
 @contextmanager
 def over_http(profile: str) -> Iterator[Transport]:
     """The mock on 127.0.0.1 and a free port, called over HTTP with keep-alive."""
-    server = MockServer(create_app(scenario="blank", profile=profile), "127.0.0.1", 0).start()
+    server = HttpServer(create_app(scenario="blank", profile=profile), "127.0.0.1", 0).start()
     transport = HttpTransport(server.url, {user: mock_token(user) for user in USERS})
     try:
         yield transport

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 from contracts.errors import ContractError
+from contracts.profiles import DEFAULT_PROFILE, PROFILES
+from contracts.vocabulary import default_vocabulary
 
 __all__ = [
     "Messages",
@@ -31,8 +33,6 @@ __all__ = [
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _DURATION_PART = re.compile(r"\s*(\d+)\s*(ms|h|min|m|s)\s*")
 _JOB_REF = re.compile(r"\{job:(\d+)\}")
-_PROFILES = ("docs", "ucloud")
-_STATES = ("IN_QUEUE", "RUNNING", "CANCELING", "SUCCESS", "FAILURE", "EXPIRED", "SUSPENDED")
 
 
 def parse_duration_ms(value: Any, where: str = "duration") -> int:
@@ -60,13 +60,17 @@ def parse_duration_ms(value: Any, where: str = "duration") -> int:
 
 @dataclass(frozen=True)
 class Messages:
-    """The provider's status messages for each transition (the seed's wording by default)."""
+    """The provider's status message for each transition; None leaves an update without one.
 
-    queued: str = "Your job is now waiting in the queue!"
-    running: str = "Your job is now running!"
-    cancelled: str = "Your job has been cancelled!"
-    expired: str = "Your job has expired!"
-    suspended: str = "Your job has been suspended!"
+    The texts come from the provider, not from UCloud, so each scenario says its own (the bundled ones use the
+    documented example's wording).
+    """
+
+    queued: str | None = None
+    running: str | None = None
+    cancelled: str | None = None
+    expired: str | None = None
+    suspended: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,13 @@ class Scenario:
     """A documented flow as data: the profile, the clock, the ids, the steps and the provider's events."""
 
     name: str
+    clock_start_ms: int = 0
     title: str = ""
     description: str = ""
-    profile: str = "docs"
-    clock_start_ms: int = 1633329776235
+    profile: str = DEFAULT_PROFILE
     tick_after_script_ms: int = 0
     first_id: int = 1
-    queue_delay_ms: int = 5000
+    queue_delay_ms: int = 0
     user: str = "user"
     messages: Messages = field(default_factory=Messages)
     steps: tuple[Step, ...] = ()
@@ -138,11 +142,11 @@ class Scenario:
         name = data.get("name")
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ContractError(f"{source}: 'name' must be a short name of letters, digits, '-', '_' or '.'")
-        profile = data.get("profile", "docs")
-        if profile not in _PROFILES:
-            raise ContractError(f"{source}: profile {profile!r} is not one of {', '.join(_PROFILES)}")
+        profile = data.get("profile", DEFAULT_PROFILE)
+        if profile not in PROFILES:
+            raise ContractError(f"{source}: profile {profile!r} is not one of {', '.join(PROFILES)}")
         clock = _mapping(data.get("clock", {}), f"{source}: clock")
-        start = clock.get("start", cls.clock_start_ms)
+        start = clock.get("start", 0)
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise ContractError(f"{source}: clock.start must be epoch milliseconds (a non-negative integer)")
         after = clock.get("afterScript", "hold")
@@ -167,7 +171,7 @@ class Scenario:
             clock_start_ms=start,
             tick_after_script_ms=tick,
             first_id=first,
-            queue_delay_ms=parse_duration_ms(data.get("queueDelay", 5000), f"{source}: queueDelay"),
+            queue_delay_ms=parse_duration_ms(data.get("queueDelay", 0), f"{source}: queueDelay"),
             user=user,
             messages=Messages(**messages),
             steps=tuple(_step(raw, f"{source}: steps[{i}]") for i, raw in enumerate(_list(data, "steps", source))),
@@ -242,8 +246,9 @@ def _event(raw: Any, where: str) -> ProviderEvent:
     if isinstance(job, bool) or not isinstance(job, int) or job < 1:
         raise ContractError(f"{where}: 'job' is the ordinal (1, 2, ...) of a job created in the scenario")
     state = raw.get("state")
-    if state is not None and state not in _STATES:
-        raise ContractError(f"{where}: state {state!r} is not one of {', '.join(_STATES)}")
+    states = default_vocabulary().job_states
+    if state is not None and state not in states:
+        raise ContractError(f"{where}: state {state!r} is not one of {', '.join(states)}")
     status = raw.get("status")
     if status is not None and not isinstance(status, str):
         raise ContractError(f"{where}: 'status' must be a string")

@@ -8,7 +8,6 @@ server on this kind of machine; the app stays plain Werkzeug. Errors waitress ra
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -18,14 +17,14 @@ from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import ErrorTask
 
-from mockserver.errors import error_body
+from mockserver.web.encoding import JSON_TYPE
+from mockserver.web.errors import error_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["AccessLog", "MockServer"]
+__all__ = ["AccessLog", "HttpServer"]
 
-JSON_TYPE = "application/json; charset=utf-8"
 MAX_BODY_ON_THE_WIRE = 64 * 1024 * 1024  # bodies past 1 MiB still reach the app, which answers 413 in JSON
 
 
@@ -74,8 +73,8 @@ class AccessLog:
         return body
 
 
-class MockServer:
-    """The mock on a socket. The port is bound in the constructor, so ``url`` is known before ``start``."""
+class HttpServer:
+    """A WSGI app on a socket. The port is bound in the constructor, so ``url`` is known before ``start``."""
 
     def __init__(self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0, *, threads: int = 4,
                  access_log: IO[str] | None = None) -> None:
@@ -106,7 +105,7 @@ class MockServer:
             self._close_everything()
             self._server.task_dispatcher.shutdown(timeout=5)
 
-    def start(self) -> MockServer:
+    def start(self) -> HttpServer:
         """Serve in a background thread; returns self."""
         self._thread = threading.Thread(target=self.serve_forever, name="ucloud-jobs-mock", daemon=True)
         self._thread.start()
@@ -129,13 +128,9 @@ class MockServer:
                 channel.close()
         self._server.close()
 
-    def __enter__(self) -> MockServer:
+    def __enter__(self) -> HttpServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-
-def default_log_stream() -> IO[str]:
-    """Where the access log goes by default: standard error."""
-    return sys.stderr

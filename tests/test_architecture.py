@@ -1,7 +1,9 @@
 """The layering of the code, read from the source: who may import whom, honest public APIs, a lazy package.
 
 `openapi/` is data; `contracts` reads it; `mockserver` serves it and may use `contracts`; `contracts` never
-imports `mockserver`, except its pytest plugin (`contracts/plugin.py`), which wires the two (DESIGN.md).
+imports `mockserver` (the pytest plugin, which wires the two, lives in `mockserver`). Inside `mockserver`, the
+domain (`mockserver.domain`) knows no HTTP, and the web layer uses only the domain's facade, not its insides.
+No module imports itself back through others, no module passes 400 lines and no function 60 (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -18,12 +20,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("contracts", "mockserver")
-# The one module of `contracts` that may import `mockserver`: it wires both into pytest.
-PLUGIN = "contracts.plugin"
+# The pytest plugin: imported by pytest in every run of a consumer's suite, so it must import nothing heavy.
+PLUGIN = "mockserver.pytest_plugin"
+# What the domain must not import: HTTP, the server, the layers above it.
+NOT_FOR_THE_DOMAIN = ("werkzeug", "waitress", "granian", "http", "mockserver.web", "mockserver.server",
+                      "mockserver.api", "mockserver.cli", "mockserver.control", "mockserver.remote")
+# The domain's facade: what the layers above it may import from it.
+DOMAIN_FACADE = ("mockserver.domain.engine", "mockserver.domain.errors", "mockserver.domain.access",
+                 "mockserver.domain.clock", "mockserver.domain.profiles")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
 # Folders that are not importable code of the distribution: nothing shipped may import them.
 NOT_SHIPPED = ("tests", "scripts", "benchmarks", "examples")
 # What `import contracts` must not pull in: the package loads each name on first use (contracts/__init__.py).
 HEAVY = ("jsonschema", "jsonschema_rs", "referencing", "yaml", "hypothesis", "werkzeug", "mockserver")
+# What `mockserver` may load of itself when its plugin is imported: the package and the plugin module.
+PLUGIN_ITSELF = ("mockserver", PLUGIN)
 
 
 def _module_name(path: Path) -> str:
@@ -72,16 +84,22 @@ def _within(name: str, top: str) -> bool:
     return name == top or name.startswith(top + ".")
 
 
+def _forbidden(module: str, name: str) -> bool:
+    if any(_within(name, top) for top in NOT_SHIPPED):
+        return True
+    if _within(module, "contracts"):
+        return _within(name, "mockserver")
+    if _within(module, "mockserver.domain"):
+        return any(_within(name, top) for top in NOT_FOR_THE_DOMAIN)
+    if _within(module, "mockserver") and _within(name, "mockserver.domain"):
+        return name != "mockserver.domain" and not any(_within(name, top) for top in DOMAIN_FACADE)
+    return False
+
+
 def layer_violations(module: str, source: str, is_package: bool = False) -> list[str]:
     """The imports of ``module`` that break the layering, as ``module:line imports name``."""
-    broken = []
-    for line, name in imported_modules(source, module, is_package):
-        forbidden = any(_within(name, top) for top in NOT_SHIPPED)
-        if _within(module, "contracts") and module != PLUGIN and _within(name, "mockserver"):
-            forbidden = True
-        if forbidden:
-            broken.append(f"{module}:{line} imports {name}")
-    return broken
+    return [f"{module}:{line} imports {name}" for line, name in imported_modules(source, module, is_package)
+            if _forbidden(module, name)]
 
 
 def test_the_layering_holds_in_every_module() -> None:
@@ -98,8 +116,8 @@ def test_the_layering_holds_in_every_module() -> None:
     ("module", "source", "expected"),
     [
         ("contracts.spec", "import mockserver", ["contracts.spec:1 imports mockserver"]),
-        ("contracts.spec", "from mockserver.app import create_app",
-         ["contracts.spec:1 imports mockserver.app", "contracts.spec:1 imports mockserver.app.create_app"]),
+        ("contracts.spec", "from mockserver.web.app import create_app",
+         ["contracts.spec:1 imports mockserver.web.app", "contracts.spec:1 imports mockserver.web.app.create_app"]),
         ("contracts.sub.x", "def f():\n    from mockserver import app",
          ["contracts.sub.x:2 imports mockserver", "contracts.sub.x:2 imports mockserver.app"]),
         ("contracts.spec", "import importlib\nimportlib.import_module('mockserver.engine')",
@@ -108,8 +126,20 @@ def test_the_layering_holds_in_every_module() -> None:
          ["contracts.spec:3 imports mockserver.clock"]),
         ("mockserver.app", "from tests.helpers import x",
          ["mockserver.app:1 imports tests.helpers", "mockserver.app:1 imports tests.helpers.x"]),
-        ("contracts.plugin", "from mockserver import create_app", []),
+        ("contracts.plugin", "from mockserver import create_app",
+         ["contracts.plugin:1 imports mockserver", "contracts.plugin:1 imports mockserver.create_app"]),
         ("mockserver.app", "from contracts import validate", []),
+        ("mockserver.domain.engine", "from werkzeug.exceptions import NotFound",
+         ["mockserver.domain.engine:1 imports werkzeug.exceptions",
+          "mockserver.domain.engine:1 imports werkzeug.exceptions.NotFound"]),
+        ("mockserver.domain.engine", "import http.client", ["mockserver.domain.engine:1 imports http.client"]),
+        ("mockserver.domain.store", "from mockserver.web.errors import ApiError",
+         ["mockserver.domain.store:1 imports mockserver.web.errors",
+          "mockserver.domain.store:1 imports mockserver.web.errors.ApiError"]),
+        ("mockserver.web.app", "from mockserver.domain.engine import Engine", []),
+        ("mockserver.web.app", "from mockserver.domain.timeline import Timeline",
+         ["mockserver.web.app:1 imports mockserver.domain.timeline",
+          "mockserver.web.app:1 imports mockserver.domain.timeline.Timeline"]),
         ("contracts.spec", "from .errors import ContractError\nimport mockserverish", []),
     ],
 )
@@ -190,14 +220,86 @@ print(json.dumps({{"before": before, "after_import": after_import, "after_use": 
 @pytest.mark.parametrize("module", ["contracts", PLUGIN])
 def test_importing_is_lazy(module: str) -> None:
     # pytest imports the plugin (a pytest11 entry point) in every run: it must cost nothing until used.
-    if module == PLUGIN and not (ROOT / "contracts" / "plugin.py").is_file():
-        pytest.skip(f"{PLUGIN} does not exist yet")
     completed = subprocess.run(
         [sys.executable, "-c", _PROBE.format(heavy=list(HEAVY), module=module)],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
     )
     probe = json.loads(completed.stdout)
     assert probe["before"] == [], "the interpreter loads these before any import; the probe cannot see them"
-    assert probe["after_import"] == []
+    assert [name for name in probe["after_import"] if name not in PLUGIN_ITSELF] == []
     # control: the probe does see an import once a name is used
     assert "yaml" in probe["after_use"]
+
+
+# ---------------------------------------------------------------------------------------------- size and cycles
+
+
+def _module_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """The project modules ``name`` imports when it is loaded (type-only imports count; lazy ones in functions
+    do not, since they run after every module is loaded)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    nodes: list[ast.stmt] = list(tree.body)
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ast.If | ast.Try):
+            nodes += [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
+                      *(stmt for handler in getattr(node, "handlers", []) for stmt in handler.body)]
+            continue
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        source = ast.unparse(node)
+        for _, imported in imported_modules(source, name, path.name == "__init__.py"):
+            if imported in known and imported != name:
+                found.add(imported)
+    return found
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle of ``graph`` (module -> modules it imports), each once, as a path back to its start."""
+    cycles: list[list[str]] = []
+    seen: set[frozenset[str]] = set()
+
+    def walk(start: str, node: str, path: list[str]) -> None:
+        for following in sorted(graph.get(node, ())):
+            if following == start:
+                key = frozenset(path)
+                if key not in seen:
+                    seen.add(key)
+                    cycles.append([*path, start])
+            elif following not in path and following > start:
+                walk(start, following, [*path, following])
+
+    for start in sorted(graph):
+        walk(start, start, [start])
+    return cycles
+
+
+def test_no_module_imports_itself_back() -> None:
+    modules = dict(_modules())
+    known = set(modules)
+    graph = {name: {imported for imported in _module_level_imports(name, path, known)
+                    # a package's __init__ is loaded on the way to each of its modules: not a cycle of theirs
+                    if not name.startswith(imported + ".")}
+             for name, path in modules.items()}
+    assert import_cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def _long_functions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{path.relative_to(ROOT)}:{node.lineno} {node.name} has {node.end_lineno - node.lineno + 1} lines"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long = [f"{path.relative_to(ROOT)} has {lines} lines" for _, path in _modules()
+                if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES]
+    assert too_long == []
+    assert [problem for _, path in _modules() for problem in _long_functions(path)] == []

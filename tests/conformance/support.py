@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.app import MockApp, create_app
-from mockserver.server import MockServer
+from mockserver.server import HttpServer
+from mockserver.web.app import MockApp, create_app
 from tests.mockserver.support import serving
 
 TOKEN = "conformance-token"
@@ -49,9 +49,9 @@ class Answer:
 
 
 class Live:
-    """A running ``MockServer`` on 127.0.0.1 and a free port, with helpers to talk to it."""
+    """A running ``HttpServer`` on 127.0.0.1 and a free port, with helpers to talk to it."""
 
-    def __init__(self, app: MockApp, server: MockServer) -> None:
+    def __init__(self, app: MockApp, server: HttpServer) -> None:
         self.app = app
         self.server = server
         self.host = server.host
@@ -95,7 +95,7 @@ class Live:
         clock = self.request("GET", "/_mock/clock")
         scenario = self.request("GET", "/_mock/scenario")
         assert (jobs.status, clock.status, scenario.status) == (200, 200, 200), (jobs.body, clock.body)
-        return {"jobs": jobs.json, "nowMs": clock.json["nowMs"], "jobCount": len(self.app.engine.jobs),
+        return {"jobs": jobs.json, "nowMs": clock.json["nowMs"], "jobCount": len(self.app.engine.store),
                 "scenario": (scenario.json["scenario"], scenario.json["profile"])}
 
 

@@ -1,7 +1,7 @@
 """Many clients at once over real sockets: no lost update, no state outside the state machine, no deadlock
 (issue 5 §4).
 
-Each thread has its own keep-alive connection to one ``MockServer`` with eight worker threads, so requests really
+Each thread has its own keep-alive connection to one ``HttpServer`` with eight worker threads, so requests really
 overlap inside the app. Every thread is joined with a timeout and must have finished. The same properties are
 tested in process, without sockets, in tests/mockserver/test_concurrency.py.
 """

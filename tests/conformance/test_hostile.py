@@ -1,6 +1,6 @@
 """Hostile input over a real socket, against one running server (issue 5 §2).
 
-Every case is sent as raw bytes on its own connection to the same ``MockServer``. Each gets its documented 4xx
+Every case is sent as raw bytes on its own connection to the same ``HttpServer``. Each gets its documented 4xx
 with a ``CommonErrorMessage`` (or, where waitress refuses it before the app, a JSON error or a clean close), the
 state the user can see and the clock are exactly as before (a snapshot through browse and ``/_mock/clock``, plus
 the engine's job count, so nothing was created out of sight), and the server serves the next request.
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.bodies import MAX_BODY_BYTES
+from mockserver.web.requests import MAX_BODY_BYTES
 from tests.conformance.support import IO_TIMEOUT, JSON_TYPE, TOKEN, Live, exchange, job_spec, live_server, send
 
 BULK_NOT_FOUND = "Could not find the items that you requested. Do you have permission to perform this action?"

@@ -29,10 +29,10 @@ from werkzeug.test import Client
 
 from contracts.errors import ContractError
 from contracts.scenario import load_scenario, resolve_scenario
-from mockserver.admin import AdminPolicy
-from mockserver.app import create_app
 from mockserver.cli import main
-from mockserver.server import MockServer
+from mockserver.server import HttpServer
+from mockserver.web.admin import AdminPolicy
+from mockserver.web.app import create_app
 
 STARTUP_TIMEOUT = 30.0  # seconds; reached only when something is wrong
 IO_TIMEOUT = 10.0
@@ -324,7 +324,7 @@ def test_serve_takes_an_explicit_path_but_not_a_bare_name_from_the_working_direc
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("serve started a server despite the usage error")
 
-    monkeypatch.setattr("mockserver.serve.MockServer", refuse)
+    monkeypatch.setattr("mockserver.cli.serve.MockServer", refuse)
     assert main(["serve", "--port", "0", "--scenario", "local"]) == 2
     assert "unknown scenario 'local'" in capsys.readouterr().err
     monkeypatch.undo()
@@ -335,7 +335,7 @@ def test_serve_takes_an_explicit_path_but_not_a_bare_name_from_the_working_direc
 
 
 def test_the_mock_server_class_binds_where_it_is_told() -> None:
-    server = MockServer(create_app(), "127.0.0.1", 0)
+    server = HttpServer(create_app(), "127.0.0.1", 0)
     try:
         assert server.url.startswith("http://127.0.0.1:")
         if Path("/proc/net/tcp").exists():

@@ -1,7 +1,7 @@
 """Schemathesis, an independent tester, against the mock: 0 failures in every phase (issue 5 §1).
 
 Schemathesis runs as a library with all of its checks, in process (the WSGI transport) and over a real socket
-(a ``MockServer`` on loopback): the examples, coverage and fuzzing phases for every operation, then the stateful
+(a ``HttpServer`` on loopback): the examples, coverage and fuzzing phases for every operation, then the stateful
 phase, driven by the spec's OpenAPI links (``schema.as_state_machine()``). The mock accepts one configured token
 only, so that ``ignored_auth`` (a made-up token must get 401) means something. Runs are derandomized with a fixed
 seed and bounded in examples, so each run sends the same requests.
@@ -12,7 +12,7 @@ What a first run found, and what was done about it:
     fixed (contracts/explain.py).
 (b) ST202 "schema-valid request rejected": browse with a made-up ``next`` got 400 "Invalid next token". A bug
     of the mock: UCloud ignores a token it cannot read (K24 ``ResourceStore.browse``: ``next?.toLongOrNull()
-    ?: -1L``) and starts at the first page. Fixed in mockserver/engine.py; the spec says so; see
+    ?: -1L``) and starts at the first page. Fixed in mockserver/domain/queries.py; the spec says so; see
     ``test_a_next_token_the_server_did_not_issue_starts_at_the_first_page``.
 (c) ST201 "schema-violating request accepted": ``includeApplication=7.05e307`` answered 200. Schemathesis is
     wrong about UCloud here: a boolean query parameter is true only for exactly ``true`` and anything else means
@@ -49,7 +49,7 @@ schemathesis = pytest.importorskip("schemathesis", reason="schemathesis (a test 
 from hypothesis import HealthCheck, settings  # noqa: E402 - after the skip: only with schemathesis installed
 from jsonschema import Draft202012Validator  # noqa: E402
 
-from mockserver.app import MockApp, create_app  # noqa: E402
+from mockserver.web.app import MockApp, create_app  # noqa: E402
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "jobs.yaml"
 SEED = 20261128

@@ -17,15 +17,19 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from contracts import invariants as inv
 from contracts.scenario import resolve_scenario
-from contracts.statemachine import Target, build_state_machine
-from contracts.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token
-from contracts.verify import run_state_machine
-from mockserver.app import MockApp, create_app
-from mockserver.server import MockServer
+from contracts.testing import invariants as inv
+from contracts.testing.control import MockControl, Stage
+from contracts.testing.statemachine import Target, build_state_machine
+from contracts.testing.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token
+from contracts.testing.verify import run_state_machine
+from contracts.vocabulary import default_vocabulary
+from mockserver.remote import HttpControl
+from mockserver.server import HttpServer
+from mockserver.web.app import MockApp, create_app
 
 PROFILES = ["docs", "ucloud"]
+VOCABULARY = default_vocabulary()
 HOUR_MS = 3_600_000
 T0 = 1633329776235
 
@@ -36,20 +40,12 @@ MACHINE = settings(max_examples=100, stateful_step_count=20, deadline=None,
 FIND_ONLY = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
-class CountingTransport:
-    """A transport that notes which operations were called, by whom, and with what answer."""
+class CountingControl:
+    """A mock's control that counts how often the clock was moved."""
 
-    def __init__(self, inner: WsgiTransport) -> None:
+    def __init__(self, inner: MockControl) -> None:
         self.inner = inner
-        self.users = inner.users
-        self.supports_admin = inner.supports_admin
-        self.seen: set[tuple[str, str, int]] = set()
         self.clock_moves = 0
-
-    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
-        reply = self.inner.call(operation_id, request, user=user)
-        self.seen.add((operation_id, user or self.users[0], reply.status))
-        return reply
 
     def reset(self) -> None:
         self.inner.reset()
@@ -58,8 +54,30 @@ class CountingTransport:
         self.clock_moves += 1
         return self.inner.advance(ms)
 
-    def now_ms(self) -> int | None:
+    def now_ms(self) -> int:
         return self.inner.now_ms()
+
+    def stage(self) -> Stage:
+        return self.inner.stage()
+
+    def load_scenario(self, name: str, profile: str | None = None) -> None:
+        self.inner.load_scenario(name, profile)
+
+
+class CountingTransport:
+    """A transport that notes which operations were called, by whom, and with what answer."""
+
+    def __init__(self, inner: WsgiTransport) -> None:
+        assert inner.control is not None
+        self.inner = inner
+        self.users = inner.users
+        self.control = CountingControl(inner.control)
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+        reply = self.inner.call(operation_id, request, user=user)
+        self.seen.add((operation_id, user or self.users[0], reply.status))
+        return reply
 
 
 def mock_app(profile: str, *, errors: list[MockApp] | None = None) -> MockApp:
@@ -68,6 +86,12 @@ def mock_app(profile: str, *, errors: list[MockApp] | None = None) -> MockApp:
     if errors is not None:
         errors.append(app)
     return app
+
+
+def mock_transport(profile: str, errors: list[MockApp], **options: Any) -> WsgiTransport:
+    """An in-process transport to ``mock_app(profile)``, with the mock's control."""
+    app = mock_app(profile, errors=errors)
+    return WsgiTransport(app, control=app.control, **options)
 
 
 @pytest.fixture
@@ -84,7 +108,7 @@ def apps() -> Iterator[list[MockApp]]:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_state_machine_passes_the_mock(profile: str, apps: list[MockApp]) -> None:
-    transport = CountingTransport(WsgiTransport(mock_app(profile, errors=apps)))
+    transport = CountingTransport(mock_transport(profile, apps))
     machine = build_state_machine(Target(transport, profile=profile))
     run_state_machine_as_test(machine, settings=MACHINE)
     # Every rule was reached, with the answers it expects: the machine did not pass by doing nothing.
@@ -96,12 +120,12 @@ def test_the_state_machine_passes_the_mock(profile: str, apps: list[MockApp]) ->
         assert (operation, stranger, 404) in transport.seen, f"{operation} as another user"
     for operation in ("jobs.extend", "jobs.terminate", "jobs.suspend"):
         assert (operation, owner, 404) in transport.seen, f"{operation} naming an unknown id"
-    assert transport.clock_moves > 0
+    assert transport.control.clock_moves > 0
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_verify_runs_the_state_machine_on_the_mock_without_a_finding(profile: str, apps: list[MockApp]) -> None:
-    target = Target(WsgiTransport(mock_app(profile, errors=apps)), profile=profile)
+    target = Target(mock_transport(profile, apps), profile=profile)
     assert run_state_machine(target, examples=40) is None
 
 
@@ -116,7 +140,7 @@ def test_the_machine_tells_the_profiles_apart(mock_profile: str, expected: str, 
     costs far more time than finding.
     """
     other = "docs" if mock_profile == "ucloud" else "ucloud"
-    machine = build_state_machine(Target(WsgiTransport(mock_app(mock_profile, errors=apps)), profile=other))
+    machine = build_state_machine(Target(mock_transport(mock_profile, apps), profile=other))
     with pytest.raises(inv.InvariantViolation) as caught:
         run_state_machine_as_test(machine, settings=settings(MACHINE, phases=FIND_ONLY, print_blob=False))
     assert caught.value.invariant == expected
@@ -226,14 +250,14 @@ def test_updates_only_grow() -> None:
 
 def test_updates_may_drop_the_oldest_once_the_list_is_full() -> None:
     """UCloud keeps the newest 64 updates: past that, the oldest go and the list is no longer a prefix."""
-    full = [update("RUNNING", T0 + n) for n in range(inv.MAX_UPDATES)]
+    full = [update("RUNNING", T0 + n) for n in range(VOCABULARY.max_updates)]
     before = job("RUNNING", updates=full)
-    after = job("RUNNING", updates=[*full[1:], update("RUNNING", T0 + inv.MAX_UPDATES)])
+    after = job("RUNNING", updates=[*full[1:], update("RUNNING", T0 + VOCABULARY.max_updates)])
     inv.check_updates(before, after)
 
 
 def test_final_states_never_change() -> None:
-    for state in sorted(inv.FINAL_STATES):
+    for state in sorted(VOCABULARY.final_states):
         inv.check_final_unchanged(job(state), job(state))
     inv.check_final_unchanged(job("RUNNING"), job("SUSPENDED"))
     error = violation(lambda: inv.check_final_unchanged(job("EXPIRED"), job("RUNNING")))
@@ -296,7 +320,7 @@ def test_extend_leaves_a_job_without_allocation_or_an_ended_one_as_it_is() -> No
 def test_terminate_ends_the_job() -> None:
     for state in ("IN_QUEUE", "RUNNING", "SUSPENDED"):
         inv.check_terminated(job(state), job("SUCCESS"), synchronous=True)
-    for state in sorted(inv.FINAL_STATES):  # terminating a final job is harmless
+    for state in sorted(VOCABULARY.final_states):  # terminating a final job is harmless
         inv.check_terminated(job(state), job(state), synchronous=True)
     error = violation(lambda: inv.check_terminated(job("RUNNING"), job("RUNNING"), synchronous=True))
     assert (error.invariant, error.job_id) == ("terminate ends the job", "62348")
@@ -350,13 +374,14 @@ def test_unsuspend_past_the_deadline_runs_the_job_and_expires_it_at_once() -> No
 @pytest.mark.parametrize(("profile", "state"), [("docs", "EXPIRED"), ("ucloud", "RUNNING")])
 def test_the_sequence_the_state_machine_found(profile: str, state: str, apps: list[MockApp]) -> None:
     """Hypothesis's shrunk example: a 61 s job suspended at 60 s and resumed at 61 s, in each profile."""
-    transport = WsgiTransport(mock_app(profile, errors=apps))
+    transport = mock_transport(profile, apps)
     [created] = transport.call("jobs.create", {"items": [job(allocation=duration(minutes=1, seconds=1))[
         "specification"]]}).body["responses"]
     retrieve = {"id": created["id"], "includeUpdates": True}
-    transport.advance(60_000)
+    assert transport.control is not None
+    transport.control.advance(60_000)
     transport.call("jobs.suspend", {"items": [{"id": created["id"]}]})
-    transport.advance(1_000)
+    transport.control.advance(1_000)
     before = transport.call("jobs.retrieve", retrieve).body
     transport.call("jobs.unsuspend", {"items": [{"id": created["id"]}]})
     after = transport.call("jobs.retrieve", retrieve).body
@@ -377,10 +402,10 @@ def not_the_mock(environ: dict[str, Any], start_response: Any) -> Iterable[bytes
 @pytest.fixture
 def serve() -> Iterator[Callable[[Any], str]]:
     """Serve WSGI apps on sockets (port 0) and give their URLs; stop them afterwards."""
-    servers: list[MockServer] = []
+    servers: list[HttpServer] = []
 
     def start(app: Any) -> str:
-        servers.append(MockServer(app, "127.0.0.1", 0).start())
+        servers.append(HttpServer(app, "127.0.0.1", 0).start())
         return servers[-1].url
 
     yield start
@@ -434,22 +459,21 @@ def test_a_mock_token_is_taken_as_its_user(apps: list[MockApp]) -> None:
     assert [entry["user"] for entry in app.journal.snapshot()["entries"]] == ["alice", "alice", "bob"]
 
 
-def test_the_admin_api_is_used_only_where_the_target_has_it(serve: Callable[[Any], str],
-                                                            apps: list[MockApp]) -> None:
-    plain = HttpTransport(serve(not_the_mock), {"user": "t"})
-    mock = HttpTransport(serve(mock_app("docs", errors=apps)), {"user": "t"})
-    unprobed = HttpTransport(mock.base_url, {"user": "t"}, probe_admin=False)
-    try:
-        assert (plain.supports_admin, mock.supports_admin, unprobed.supports_admin) == (False, True, False)
-        assert plain.now_ms() is None
-        assert mock.now_ms() == T0
-        assert mock.advance(5_000) == T0 + 5_000
-        assert plain.call("jobs.browse", {}).status == 404
-    finally:
-        for transport in (plain, mock, unprobed):
-            transport.close()
-    assert WsgiTransport(not_the_mock).supports_admin is False
-    assert WsgiTransport(mock_app("docs", errors=apps)).supports_admin is True
+def test_a_control_is_found_only_where_the_target_is_a_mock(serve: Callable[[Any], str],
+                                                           apps: list[MockApp]) -> None:
+    assert HttpControl.probe(serve(not_the_mock)) is None
+    url = serve(mock_app("docs", errors=apps))
+    control = HttpControl.probe(url)
+    assert control is not None
+    assert control.now_ms() == T0
+    assert control.advance(5_000) == T0 + 5_000
+    assert control.stage() == Stage("blank", "docs")
+    control.load_scenario("extend-and-terminate", "ucloud")
+    assert control.stage() == Stage("extend-and-terminate", "ucloud")
+    with pytest.raises(LookupError, match="unknown scenario 'nope'"):
+        control.load_scenario("nope")
+    control.reset()
+    assert control.now_ms() == T0
 
 
 def test_http_transport_refuses_what_it_cannot_use() -> None:

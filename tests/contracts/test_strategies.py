@@ -16,7 +16,7 @@ from hypothesis import Phase, find, given, seed, settings
 from hypothesis import strategies as st
 
 from contracts import Contract, ContractError, Spec, default_contract, default_spec
-from contracts.strategies import (
+from contracts.testing.strategies import (
     SUPPORTED_KEYWORDS,
     bulk_requests,
     documents,

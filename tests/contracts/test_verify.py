@@ -15,12 +15,12 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from contracts.statemachine import Target
-from contracts.transport import WsgiTransport
-from contracts.verify import run_state_machine
-from mockserver.app import create_app
+from contracts.testing.statemachine import Target
+from contracts.testing.transport import WsgiTransport
+from contracts.testing.verify import run_state_machine
 from mockserver.cli import main
-from mockserver.server import MockServer
+from mockserver.server import HttpServer
+from mockserver.web.app import create_app
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -108,11 +108,11 @@ def others_visible(app: WsgiApp) -> WsgiApp:
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., str]]:
-    servers: list[MockServer] = []
+    servers: list[HttpServer] = []
 
     def start(profile: str = "docs", defect: Callable[[WsgiApp], WsgiApp] | None = None) -> str:
         app: Any = create_app(profile=profile)
-        server = MockServer(defect(app) if defect else app, "127.0.0.1", 0).start()
+        server = HttpServer(defect(app) if defect else app, "127.0.0.1", 0).start()
         servers.append(server)
         return server.url
 

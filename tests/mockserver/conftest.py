@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.app import MockApp, create_app
+from mockserver.web.app import MockApp, create_app
 from tests.mockserver.support import UNSCRIPTED, ApiClient, AppFactory
 
 

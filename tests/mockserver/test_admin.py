@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.admin import AdminPolicy
+from mockserver.web.admin import AdminPolicy
 from tests.mockserver.support import (
     FIRST_ID,
     HOUR_MS,

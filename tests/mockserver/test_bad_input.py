@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.spec import default_spec
-from mockserver.app import create_app
-from mockserver.bodies import MAX_BODY_BYTES
+from mockserver.web.app import create_app
+from mockserver.web.requests import MAX_BODY_BYTES
 from tests.mockserver.support import (
     BULK_NOT_FOUND,
     FIRST_ID,

@@ -24,8 +24,8 @@ from typing import IO, Any
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.server import MockServer
+from mockserver.server import HttpServer
+from mockserver.web.app import create_app
 from tests.mockserver.support import serving
 
 FLOW_FILE = Path(__file__).resolve().parents[1] / "data" / "docs" / "seed_flow.json"
@@ -160,7 +160,7 @@ def test_the_seed_curl_commands_run_verbatim_against_ucloud_jobs_serve() -> None
 # ------------------------------------------------------------------------------------------ with http.client
 
 @contextlib.contextmanager
-def _seed_server() -> Iterator[MockServer]:
+def _seed_server() -> Iterator[HttpServer]:
     """The mock as ``ucloud-jobs serve`` builds it with no options, in this process, on an ephemeral port.
 
     It also checks its own answers against the spec (which changes no answer); any failure inside it fails
@@ -171,13 +171,13 @@ def _seed_server() -> Iterator[MockServer]:
 
 
 @pytest.fixture
-def seed_server() -> Iterator[MockServer]:
+def seed_server() -> Iterator[HttpServer]:
     """See ``_seed_server``."""
     with _seed_server() as server:
         yield server
 
 
-def _replay(server: MockServer) -> list[tuple[int, str, bytes]]:
+def _replay(server: HttpServer) -> list[tuple[int, str, bytes]]:
     """Send each step as recorded (method, path, query, headers, body); status, Content-Type, body of each."""
     answers = []
     connection = http.client.HTTPConnection(server.host, server.port, timeout=CURL_TIMEOUT)
@@ -198,7 +198,7 @@ def _replay(server: MockServer) -> list[tuple[int, str, bytes]]:
     return answers
 
 
-def test_the_seed_requests_as_recorded_get_the_documented_answers(seed_server: MockServer) -> None:
+def test_the_seed_requests_as_recorded_get_the_documented_answers(seed_server: HttpServer) -> None:
     answers = _replay(seed_server)
     assert len(answers) == len(STEPS) == 6
     for step, (status, content_type, body) in zip(STEPS, answers, strict=True):

@@ -289,7 +289,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail at once, instead of serving forever, if a usage error were to get as far as starting a server."""
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("serve started a server despite the usage error")
-    monkeypatch.setattr("mockserver.serve.MockServer", refuse)
+    monkeypatch.setattr("mockserver.cli.serve.MockServer", refuse)
 
 
 @pytest.mark.usefixtures("no_server")

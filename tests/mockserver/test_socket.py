@@ -1,4 +1,4 @@
-"""The one real-socket server, ``MockServer`` on waitress: what only a socket can show.
+"""The one real-socket server, ``HttpServer`` on waitress: what only a socket can show.
 
 Everything about the API itself is tested in-process through ``werkzeug.test.Client``. Here: connections are
 kept alive; waitress's own errors (raised before the app is called) still come back as UCloud's JSON error, or
@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.server import MockServer
+from mockserver.server import HttpServer
+from mockserver.web.app import create_app
 from tests.mockserver.support import job_spec, serving
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -34,7 +34,7 @@ STOP_BOUND = 1.0  # seconds; a stop that waits for idle connections or a poll ti
 
 
 @pytest.fixture
-def live_server() -> Iterator[MockServer]:
+def live_server() -> Iterator[HttpServer]:
     """The mock (seed scenario) on an ephemeral loopback port, served from a background thread.
 
     Its app checks its own answers against the spec; an error inside it fails the test that caused it.
@@ -43,7 +43,7 @@ def live_server() -> Iterator[MockServer]:
         yield server
 
 
-def _connect(server: MockServer) -> http.client.HTTPConnection:
+def _connect(server: HttpServer) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(server.host, server.port, timeout=IO_TIMEOUT)
 
 
@@ -56,7 +56,7 @@ def _call(connection: http.client.HTTPConnection, method: str, target: str, body
     return response.status, response.getheader("Content-Type", ""), json.loads(raw)
 
 
-def _exchange(server: MockServer, data: bytes) -> tuple[bytes, bool]:
+def _exchange(server: HttpServer, data: bytes) -> tuple[bytes, bool]:
     """Send raw bytes, read until the server closes: what came back, and whether the close was a reset."""
     with socket.create_connection((server.host, server.port), timeout=IO_TIMEOUT) as sock:
         received = b""
@@ -88,7 +88,7 @@ def _parse(raw: bytes) -> tuple[int, str, Any]:
     return response.status, response.getheader("Content-Type", ""), json.loads(response.read())
 
 
-def _assert_still_serving(server: MockServer) -> None:
+def _assert_still_serving(server: HttpServer) -> None:
     connection = _connect(server)
     try:
         status, _, body = _call(connection, "GET", "/_mock/clock")
@@ -97,7 +97,7 @@ def _assert_still_serving(server: MockServer) -> None:
     assert status == 200, body
 
 
-def test_keep_alive_serves_several_requests_on_one_connection(live_server: MockServer) -> None:
+def test_keep_alive_serves_several_requests_on_one_connection(live_server: HttpServer) -> None:
     connection = _connect(live_server)
     try:
         assert _call(connection, "POST", "/api/jobs", CREATE_BODY)[0] == 200
@@ -127,7 +127,7 @@ REQUEST = b"GET /api/jobs/retrieve?id=1 HTTP/1.1\r\nHost: mock\r\nAuthorization:
     pytest.param(REQUEST + b"Content-Length: %d\r\n\r\n" % (64 * 1024 * 1024 + 1), 413,
                  id="content-length-past-the-wire-limit"),
 ])
-def test_waitress_errors_come_back_as_json_and_close_the_connection(live_server: MockServer, data: bytes,
+def test_waitress_errors_come_back_as_json_and_close_the_connection(live_server: HttpServer, data: bytes,
                                                                      status: int) -> None:
     raw, reset = _exchange(live_server, data)
     assert not reset, f"the connection was reset instead of answered; received {raw!r}"
@@ -140,7 +140,7 @@ def test_waitress_errors_come_back_as_json_and_close_the_connection(live_server:
     _assert_still_serving(live_server)
 
 
-def test_a_header_past_waitress_limit_gets_431_or_a_closed_connection(live_server: MockServer) -> None:
+def test_a_header_past_waitress_limit_gets_431_or_a_closed_connection(live_server: HttpServer) -> None:
     # The server answers as soon as the header passes 256 KiB and closes while the client is still sending,
     # so the kernel may reset the connection and drop the answer before the client reads it: either is fine,
     # a hang, an HTML page or a dead server is not.
@@ -152,7 +152,7 @@ def test_a_header_past_waitress_limit_gets_431_or_a_closed_connection(live_serve
     _assert_still_serving(live_server)
 
 
-def test_a_64_kib_header_is_served(live_server: MockServer) -> None:
+def test_a_64_kib_header_is_served(live_server: HttpServer) -> None:
     connection = _connect(live_server)
     try:
         status, _, body = _call(connection, "POST", "/api/jobs", CREATE_BODY, {"X-Padding": "p" * 64 * 1024})
@@ -172,7 +172,7 @@ def _abort(sock: socket.socket) -> None:
     sock.close()
 
 
-def test_a_client_that_gives_up_half_way_does_not_stop_the_server(live_server: MockServer) -> None:
+def test_a_client_that_gives_up_half_way_does_not_stop_the_server(live_server: HttpServer) -> None:
     create = (b"POST /api/jobs HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer t\r\n"
               b"Content-Length: %d\r\n\r\n" % len(CREATE_BODY))
     halves = [
@@ -200,7 +200,7 @@ def test_a_client_that_gives_up_half_way_does_not_stop_the_server(live_server: M
 
 
 def test_stop_is_prompt_closes_connections_and_releases_the_port() -> None:
-    server = MockServer(create_app(), "127.0.0.1", 0).start()
+    server = HttpServer(create_app(), "127.0.0.1", 0).start()
     port = server.port
     idle = _connect(server)  # a kept-alive connection, idle between requests
     half = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
@@ -223,7 +223,7 @@ def test_stop_is_prompt_closes_connections_and_releases_the_port() -> None:
         half.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT).close()
-    again = MockServer(create_app(), "127.0.0.1", port).start()  # a restart on the same port binds at once
+    again = HttpServer(create_app(), "127.0.0.1", port).start()  # a restart on the same port binds at once
     try:
         _assert_still_serving(again)
     finally:
@@ -231,14 +231,14 @@ def test_stop_is_prompt_closes_connections_and_releases_the_port() -> None:
 
 
 def test_stop_without_start_and_a_second_stop_release_the_port() -> None:
-    server = MockServer(create_app(), "127.0.0.1", 0)
+    server = HttpServer(create_app(), "127.0.0.1", 0)
     port = server.port
     server.stop()
     server.stop()
-    again = MockServer(create_app(), "127.0.0.1", port).start()
+    again = HttpServer(create_app(), "127.0.0.1", port).start()
     again.stop()
     again.stop()
-    MockServer(create_app(), "127.0.0.1", port).stop()
+    HttpServer(create_app(), "127.0.0.1", port).stop()
 
 
 ACCESS_LINE = re.compile(r'127\.0\.0\.1 "(?P<request>[A-Z]+ \S+)" (?P<status>\d{3}) (?P<bytes>\d+) \d+\.\dms')
@@ -246,7 +246,7 @@ ACCESS_LINE = re.compile(r'127\.0\.0\.1 "(?P<request>[A-Z]+ \S+)" (?P<status>\d{
 
 def test_the_access_log_writes_one_line_per_request() -> None:
     log = io.StringIO()
-    server = MockServer(create_app(), "127.0.0.1", 0, access_log=log).start()
+    server = HttpServer(create_app(), "127.0.0.1", 0, access_log=log).start()
     sent: list[tuple[str, str, int]] = []
     try:
         connection = _connect(server)

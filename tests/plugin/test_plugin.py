@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.server import MockServer
+from mockserver.server import HttpServer
+from mockserver.web.app import create_app
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -72,7 +72,7 @@ def test_the_fixtures_work_with_no_configuration(consumer: pytest.Pytester) -> N
         from werkzeug.test import Client
 
         from contracts import ContractViolation
-        from mockserver.app import MockApp
+        from mockserver.web.app import MockApp
 
         T0 = 1633329776235
 
@@ -139,10 +139,10 @@ def test_a_session_that_does_not_use_the_fixtures_loads_nothing_heavy(consumer: 
         import sys
 
         def test_nothing_of_the_mock_or_the_validators_was_imported():
-            assert "contracts.plugin" in sys.modules
+            assert "mockserver.pytest_plugin" in sys.modules
             heavy = [name for name in sys.modules
-                     if name.split(".")[0] in ("mockserver", "jsonschema", "jsonschema_rs", "werkzeug", "waitress",
-                                               "yaml")
+                     if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml")
+                     or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                      or name.startswith(("hypothesis.strategies", "hypothesis.stateful"))]
             assert heavy == []
     ''')
@@ -151,13 +151,14 @@ def test_a_session_that_does_not_use_the_fixtures_loads_nothing_heavy(consumer: 
 
 
 def test_importing_the_plugin_is_cheap() -> None:
-    script = "import json, sys; import contracts.plugin; print(json.dumps(sorted(sys.modules)))"
+    script = "import json, sys; import mockserver.pytest_plugin; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     loaded = set(json.loads(done.stdout))
-    assert "contracts.plugin" in loaded
+    assert "mockserver.pytest_plugin" in loaded
     heavy = sorted(name for name in loaded
                    if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml",
-                                             "mockserver", "referencing")
+                                             "referencing")
+                   or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                    or name.startswith(("hypothesis.strategies", "hypothesis.stateful",
                                        "hypothesis.internal.conjecture")))
     assert heavy == []
@@ -175,7 +176,7 @@ def test_the_server_starts_once_per_session_and_is_reset_before_each_test(consum
 
 
         def test_first_leaves_a_mess(ucloud_mock):
-            seen["port"], seen["server"] = ucloud_mock.url, id(ucloud_mock.server)
+            seen["port"], seen["server"] = ucloud_mock.url, id(ucloud_mock)
             assert call(ucloud_mock, "POST", "/api/jobs", {"items": [SPEC, SPEC]})[0] == 200
             ucloud_mock.clock.advance(hours=3)
             ucloud_mock.faults.set({"operation": "jobs.browse", "status": 503})
@@ -185,7 +186,7 @@ def test_the_server_starts_once_per_session_and_is_reset_before_each_test(consum
 
 
         def test_second_finds_a_fresh_mock_on_the_same_server(ucloud_mock):
-            assert (ucloud_mock.url, id(ucloud_mock.server)) == (seen["port"], seen["server"])
+            assert (ucloud_mock.url, id(ucloud_mock)) == (seen["port"], seen["server"])
             assert ucloud_mock.journal == []
             assert ucloud_mock.faults.active == []
             assert ucloud_mock.clock.now_ms == T0
@@ -312,7 +313,7 @@ def test_an_error_inside_the_server_fails_the_test_that_caused_it(consumer: pyte
         from jobs_http import call
         from werkzeug.test import Client
 
-        from mockserver import handlers
+        from mockserver.web import handlers
 
 
         def explode(ctx, caller):
@@ -324,20 +325,20 @@ def test_an_error_inside_the_server_fails_the_test_that_caused_it(consumer: pyte
 
 
         def test_breaks_the_server(ucloud_mock, monkeypatch):
-            monkeypatch.setitem(handlers.HANDLERS, "jobs.retrieve", explode)
-            # The consumer's own check passes: the 500 is what it expected. The plugin fails the test anyway.
+            monkeypatch.setitem(handlers.API_HANDLERS, "jobs.retrieve", explode)
+            # The consumer's own check passes: the 500 is what it expected. The plugin fails the teardown anyway.
             assert call(ucloud_mock, "GET", "/api/jobs/retrieve?id=1") == (500, {"why": "Internal Server Error",
                                                                                 "errorCode": None})
 
 
         def test_fails_on_its_own_too(ucloud_mock, monkeypatch):
-            monkeypatch.setitem(handlers.HANDLERS, "jobs.retrieve", explode)
+            monkeypatch.setitem(handlers.API_HANDLERS, "jobs.retrieve", explode)
             request = urllib.request.Request(ucloud_mock.url + "/api/jobs/retrieve?id=1", headers=ucloud_mock.headers)
             urllib.request.urlopen(request, timeout=10)  # raises HTTPError 500
 
 
         def test_breaks_the_in_process_app(ucloud_app, monkeypatch):
-            monkeypatch.setitem(handlers.HANDLERS, "jobs.retrieve", explode)
+            monkeypatch.setitem(handlers.API_HANDLERS, "jobs.retrieve", explode)
             assert Client(ucloud_app).get("/api/jobs/retrieve?id=1", headers={"Authorization": "Bearer t"}
                                           ).status_code == 500
 
@@ -346,18 +347,19 @@ def test_an_error_inside_the_server_fails_the_test_that_caused_it(consumer: pyte
             assert call(ucloud_mock, "GET", "/api/jobs/retrieve?id=1")[0] == 404
     ''')
     result = run(consumer, "-v")
-    result.assert_outcomes(passed=2, failed=3)
+    # Each test that made the mock fail gets an error at teardown; the report of its call is its own.
+    result.assert_outcomes(passed=4, failed=1, errors=3)
     result.stdout.fnmatch_lines([
         "*test_server_error.py::test_before PASSED*",
-        "*test_server_error.py::test_breaks_the_server FAILED*",
-        "*test_server_error.py::test_fails_on_its_own_too FAILED*",
-        "*test_server_error.py::test_breaks_the_in_process_app FAILED*",
+        "*test_server_error.py::test_breaks_the_server ERROR*",
+        "*test_server_error.py::test_fails_on_its_own_too ERROR*",
+        "*test_server_error.py::test_breaks_the_in_process_app ERROR*",
         "*test_server_error.py::test_after PASSED*",
     ])
     text = output(result)
-    # The server's own traceback is in the report of each failing test, pointing into the consumer's handler.
+    # The server's own traceback is in the teardown report of each, pointing into the consumer's handler.
     for name in ("test_breaks_the_server", "test_fails_on_its_own_too", "test_breaks_the_in_process_app"):
-        section = text.split(f"_ {name} _", 1)[1].split("\n___", 1)[0]
+        section = text.split(f"_ ERROR at teardown of {name} _", 1)[1].split("\n___", 1)[0]
         assert "GET /api/jobs/retrieve (jobs.retrieve) failed inside the mock server:" in section, name
         assert "Traceback (most recent call last):" in section, name
         assert 'raise RuntimeError("the retrieve handler exploded")' in section, name
@@ -442,11 +444,11 @@ def terminate_ignored(app: WsgiApp) -> WsgiApp:
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., str]]:
-    """Start a MockServer in this process (optionally broken) and give its URL; stop it afterwards."""
-    servers: list[MockServer] = []
+    """Start an HttpServer in this process (optionally broken) and give its URL; stop it afterwards."""
+    servers: list[HttpServer] = []
 
     def start(app: Any) -> str:
-        server = MockServer(app, "127.0.0.1", 0).start()
+        server = HttpServer(app, "127.0.0.1", 0).start()
         servers.append(server)
         return server.url
 

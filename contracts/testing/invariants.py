@@ -1,8 +1,8 @@
 """The Jobs API's invariants, written once: functions of what was seen before, the request, and what came after.
 
 Each check raises ``InvariantViolation`` (a ``ContractViolation``, so an AssertionError) naming the invariant,
-the job and what differed. Which profile an invariant holds in is said in its docstring; ``Profile`` values are
-``"docs"`` (the documented examples) and ``"ucloud"`` (the real service).
+the job and what differed. Which profile an invariant holds in is said in its docstring (profiles are named in
+``contracts.profiles``); states, final states and how many updates a job keeps come from the spec.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contracts.errors import ContractViolation, Violation
+from contracts.profiles import UCLOUD
+from contracts.vocabulary import default_vocabulary
 
 __all__ = [
-    "FINAL_STATES",
-    "STATES",
     "InvariantViolation",
     "check_bulk_response",
     "check_extended",
@@ -26,10 +26,6 @@ __all__ = [
     "check_updates",
     "duration_ms",
 ]
-
-STATES = ("IN_QUEUE", "RUNNING", "CANCELING", "SUCCESS", "FAILURE", "EXPIRED", "SUSPENDED")
-FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "EXPIRED"})
-MAX_UPDATES = 64
 
 Job = Mapping[str, Any]
 
@@ -54,6 +50,10 @@ def duration_ms(duration: Mapping[str, Any] | None) -> int | None:
 
 def _state(job: Job) -> str:
     return str(job["status"]["state"])
+
+
+def _is_final(state: str) -> bool:
+    return state in default_vocabulary().final_states
 
 
 def check_bulk_response(operation: str, items: Sequence[Any], body: Mapping[str, Any]) -> None:
@@ -89,7 +89,7 @@ def check_updates(before: Job | None, after: Job) -> None:
     if before is None:
         return
     previous = before.get("updates") or []
-    if len(previous) < MAX_UPDATES and list(updates[: len(previous)]) != list(previous):
+    if len(previous) < default_vocabulary().max_updates and list(updates[: len(previous)]) != list(previous):
         raise InvariantViolation("updates only grow", job_id,
                                  f"the {len(previous)} earlier updates are not a prefix of the {len(updates)} now "
                                  "returned", "/updates", f"{len(previous)} earlier updates kept",
@@ -98,7 +98,7 @@ def check_updates(before: Job | None, after: Job) -> None:
 
 def check_final_unchanged(before: Job, after: Job) -> None:
     """Final states never change (both profiles)."""
-    if _state(before) in FINAL_STATES and _state(after) != _state(before):
+    if _is_final(_state(before)) and _state(after) != _state(before):
         raise InvariantViolation("final states never change", str(after["id"]),
                                  f"the job was {_state(before)} and is now {_state(after)}", "/status/state",
                                  _state(before), _state(after))
@@ -121,7 +121,7 @@ def check_extended(before: Job, after: Job, requested_ms: int, profile: str | No
     job_id = str(after["id"])
     check_final_unchanged(before, after)
     allocation_before = duration_ms(before["specification"].get("timeAllocation"))
-    if allocation_before is None or _state(before) in FINAL_STATES:
+    if allocation_before is None or _is_final(_state(before)):
         if before["status"].get("expiresAt") != after["status"].get("expiresAt") or \
                 before["specification"].get("timeAllocation") != after["specification"].get("timeAllocation"):
             raise InvariantViolation("extend leaves a job without allocation (or ended) as it is", job_id,
@@ -135,9 +135,9 @@ def check_extended(before: Job, after: Job, requested_ms: int, profile: str | No
                                  f"expiresAt was {expires_before}, {requested_ms} ms were requested, and it is now "
                                  f"{expires_after}", "/status/expiresAt", str(expected), str(expires_after))
     allocation_after = duration_ms(after["specification"].get("timeAllocation"))
-    wanted = allocation_before + requested_ms if profile == "ucloud" else allocation_before
+    wanted = allocation_before + requested_ms if profile == UCLOUD else allocation_before
     if profile is not None and allocation_after != wanted:
-        rule = "grows by the requested time" if profile == "ucloud" else "stays as it is"
+        rule = "grows by the requested time" if profile == UCLOUD else "stays as it is"
         raise InvariantViolation(f"extend: timeAllocation {rule} ({profile} profile)", job_id,
                                  f"timeAllocation was {allocation_before} ms and is now {allocation_after} ms",
                                  "/specification/timeAllocation", f"{wanted} ms", f"{allocation_after} ms")
@@ -149,9 +149,9 @@ def check_terminated(before: Job, after: Job, *, synchronous: bool) -> None:
     The mock ends the job at once; a live provider may pass through CANCELING first (``synchronous=False``).
     """
     check_final_unchanged(before, after)
-    if _state(before) in FINAL_STATES:
+    if _is_final(_state(before)):
         return
-    allowed = {"SUCCESS"} if synchronous else FINAL_STATES | {"CANCELING", "RUNNING", "IN_QUEUE", "SUSPENDED"}
+    allowed = {"SUCCESS"} if synchronous else set(default_vocabulary().job_states)
     if _state(after) not in allowed:
         raise InvariantViolation("terminate ends the job", str(after["id"]),
                                  f"the job was {_state(before)} and after terminate it is {_state(after)}",

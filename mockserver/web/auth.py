@@ -8,10 +8,10 @@ import functools
 import json
 from collections.abc import Mapping
 
-from mockserver.engine import Caller
-from mockserver.errors import ApiError
+from mockserver.domain.access import Caller
+from mockserver.web.errors import ApiError
 
-__all__ = ["Authenticator", "username_from_jwt"]
+__all__ = ["DEFAULT_USER", "Authenticator", "username_from_jwt"]
 
 DEFAULT_USER = "user"
 
@@ -31,6 +31,10 @@ def username_from_jwt(token: str) -> str | None:
     return subject if isinstance(subject, str) and subject.strip() else None
 
 
+def _unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
 class Authenticator:
     """Turns a request's headers into a ``Caller``, or refuses it with 401.
 
@@ -46,11 +50,11 @@ class Authenticator:
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise ApiError(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            raise _unauthorized()
         if self.users is not None:
             name = self.users.get(token)
             if name is None:
-                raise ApiError(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+                raise _unauthorized()
         else:
             name = username_from_jwt(token) or DEFAULT_USER
         return Caller(name, project.strip() or None if project else None)

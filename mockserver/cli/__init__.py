@@ -2,21 +2,24 @@
 
 A command is registered by a function that adds a subparser to ``ucloud-jobs`` and sets its ``command``
 default to a function of the parsed arguments that returns the exit code (0 ok, 1 violations, 2 usage).
-``COMMANDS`` lists those functions; the contract's ``validate`` and ``schemas`` come from ``contracts.cli``.
+``COMMANDS`` lists those functions; ``validate``, ``schemas`` and ``verify`` come from ``contracts.cli``, and
+``verify`` learns here how to recognise the mock at a URL (``mockserver.remote``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import NoReturn, cast
 
-from contracts import cli as contract_cli
-from contracts.verify_cli import add_verify_command
-from mockserver.serve import add_serve_command
+from contracts.cli.validate import add_commands as add_contract_commands
+from contracts.cli.verify import add_verify_command
+from mockserver.cli.serve import add_serve_command
+from mockserver.remote import HttpControl
 
 __all__ = ["COMMANDS", "DISTRIBUTION", "PROG", "build_parser", "main"]
 
@@ -27,8 +30,8 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 COMMANDS: tuple[Register, ...] = (
     add_serve_command,
-    contract_cli.add_commands,
-    add_verify_command,
+    add_contract_commands,
+    functools.partial(add_verify_command, control_for=HttpControl.probe),
 )
 
 _INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C

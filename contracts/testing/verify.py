@@ -7,20 +7,23 @@ that led to it as curl lines a person can paste.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as seeded
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from contracts import invariants as inv
 from contracts.errors import ContractError, ContractViolation
 from contracts.scenario import Scenario
-from contracts.statemachine import Recorder, Target, build_state_machine
-from contracts.transport import Reply, Transport
+from contracts.testing import invariants as inv
+from contracts.testing.statemachine import Recorder, Target, build_state_machine
+from contracts.testing.transport import Reply, Transport
 from contracts.validation import Contract, default_contract
 
 __all__ = ["Finding", "Report", "replay_scenario", "run_state_machine", "verify"]
@@ -141,7 +144,7 @@ class _Replay:
             inv.check_updates(before, job)
         if before is not None:
             inv.check_final_unchanged(before, job)
-        synchronous = self.transport.supports_admin
+        synchronous = self.transport.control is not None
         for call, earlier, requested in self.pending.pop(job_id, []):
             if call == "jobs.extend":
                 inv.check_extended(earlier, job, requested, self.profile)
@@ -165,16 +168,49 @@ def replay_scenario(transport: Transport, scenario: Scenario, *, profile: str | 
     return None
 
 
+@contextlib.contextmanager
+def shrink_budget(seconds: float | None) -> Iterator[None]:
+    """Let Hypothesis shrink a failure for at most ``seconds`` (None: its own limit of several minutes).
+
+    Hypothesis has no setting for this; its engine reads the limit from a module constant each time it starts
+    shrinking, so the constant is set for the duration of the run (under a lock: runs in threads share it).
+    Shrinking over HTTP can take minutes, while the first failure is found in a second.
+    """
+    from hypothesis.internal.conjecture import engine  # noqa: PLC0415 - Hypothesis's engine, for its limit
+
+    if seconds is None or not hasattr(engine, "MAX_SHRINKING_SECONDS"):
+        yield
+        return
+    with _SHRINK_LOCK:
+        saved = engine.MAX_SHRINKING_SECONDS
+        engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            engine.MAX_SHRINKING_SECONDS = saved
+
+
+_SHRINK_LOCK = threading.Lock()
+
+
 def run_state_machine(target: Target, *, examples: int, steps: int = 20, derandomize: bool = True,
+                      seed: int | None = None, shrink_seconds: float | None = 5.0,
                       contract: Contract | None = None) -> Finding | None:
-    """Run the invariants' state machine on ``target``; the shortest failing run as a ``Finding``, or None."""
+    """Run the invariants' state machine on ``target``; the shortest failing run found as a ``Finding``, or None.
+
+    ``shrink_seconds`` bounds the time spent shrinking a failure (0 reports the first failing run as found).
+    """
     recorder = Recorder()
     machine = build_state_machine(target, recorder, contract)
+    phases = tuple(Phase) if shrink_seconds != 0 else tuple(p for p in Phase if p is not Phase.shrink)
     chosen = settings(max_examples=max(1, examples), stateful_step_count=max(1, steps), deadline=None,
-                      derandomize=derandomize, database=None, print_blob=False, report_multiple_bugs=False,
-                      suppress_health_check=list(HealthCheck))
+                      derandomize=derandomize and seed is None, database=None, print_blob=False,
+                      report_multiple_bugs=False, suppress_health_check=list(HealthCheck), phases=phases)
+    if seed is not None:
+        machine = seeded(seed)(machine)
     try:
-        run_state_machine_as_test(machine, settings=chosen)
+        with shrink_budget(shrink_seconds):
+            run_state_machine_as_test(machine, settings=chosen)
     except (AssertionError, Flaky) as problem:
         return Finding("state machine", str(problem).strip(), tuple(recorder.curl_lines()))
     except Exception as problem:
@@ -205,7 +241,7 @@ def verify(transport: Transport, scenarios: Sequence[Scenario], *, examples: int
     if examples > 0:
         if prepare is not None:
             prepare(None)
-        mock = transport.supports_admin
+        mock = transport.control is not None
         target = Target(transport, profile=profile, synchronous=mock, frozen_clock=mock, suspension=mock)
         record("state machine", run_state_machine(target, examples=examples))
     return report

@@ -40,7 +40,7 @@ __all__ = [
 Schema = Mapping[str, Any]
 
 _PREFIX = "#/components/schemas/"
-_IGNORED = frozenset({"description", "$comment", "title", "examples", "discriminator"})
+_IGNORED = frozenset({"description", "$comment", "title", "examples", "discriminator", "default"})
 _ASSERTIONS = frozenset({
     "$ref", "additionalProperties", "allOf", "anyOf", "const", "enum", "format", "items", "maxItems",
     "maxLength", "maximum", "minItems", "minimum", "not", "oneOf", "pattern", "properties", "required",

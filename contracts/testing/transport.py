@@ -1,8 +1,8 @@
 """One small interface to drive any implementation of the Jobs API: in-process WSGI, or HTTP to a base URL.
 
 The same scenarios, invariants and state machine then verify the mock, a consumer's use of it, and a live
-provider. A target that is the mock also offers its admin API (reset, clock); others do not, and the rules
-that need it are skipped.
+provider. A target that is a mock comes with its control (reset, clock, scenario); a live provider has none,
+and the rules that need it are skipped.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from contracts.spec import Spec, default_spec
+from contracts.testing.control import MockControl
 from contracts.wire import encode_query
 
 __all__ = ["HttpTransport", "Reply", "Transport", "WsgiTransport", "mock_token"]
@@ -51,25 +52,14 @@ class Reply:
 
 
 class Transport(Protocol):
-    """What the scenarios and the state machine need of a target."""
+    """What the scenarios and the state machine need of a target: its calls, its users, and maybe a control."""
 
     users: tuple[str, ...]
-    supports_admin: bool
+    #: The control of a mock (reset, clock, scenario); None for a live provider.
+    control: MockControl | None
 
     def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
         """Call an operation: ``request`` is the JSON body (POST) or the query parameters (GET)."""
-        ...
-
-    def reset(self) -> None:
-        """Forget every job (the mock only)."""
-        ...
-
-    def advance(self, ms: int) -> int:
-        """Move the target's clock forward (the mock only) and return the new time."""
-        ...
-
-    def now_ms(self) -> int | None:
-        """The target's clock if it exposes one (the mock only)."""
         ...
 
 
@@ -85,8 +75,8 @@ class _Base:
     spec: Spec
     tokens: dict[str, str]
     base_url: str = "http://ucloud.invalid"
+    control: MockControl | None = None
     users: tuple[str, ...] = field(init=False)
-    supports_admin: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.users = tuple(self.tokens)
@@ -102,28 +92,6 @@ class _Base:
         body = json.dumps(request, separators=(",", ":")).encode()
         return operation.method, operation.path, body, headers
 
-    def request_json(self, method: str, path: str, document: Any = None) -> tuple[int, Any]:
-        """Send a JSON request outside the Jobs API (the mock's admin API); status and parsed body."""
-        raise NotImplementedError
-
-    def _admin(self, method: str, path: str, document: Any = None) -> Any:
-        status, body = self.request_json(method, path, document)
-        if status != 200:
-            raise RuntimeError(f"{method} {path} answered {status}: {body!r}")
-        return body
-
-    def reset(self) -> None:
-        """POST /_mock/reset."""
-        self._admin("POST", "/_mock/reset")
-
-    def advance(self, ms: int) -> int:
-        """POST /_mock/clock {"advanceMs": ms}."""
-        return int(self._admin("POST", "/_mock/clock", {"advanceMs": ms})["nowMs"])
-
-    def now_ms(self) -> int | None:
-        """GET /_mock/clock, where the target has the admin API."""
-        return int(self._admin("GET", "/_mock/clock")["nowMs"]) if self.supports_admin else None
-
     def _curl(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> str:
         parts = ["curl", "-X", method]
         for name, value in headers.items():
@@ -138,13 +106,14 @@ class WsgiTransport(_Base):
     """Calls a WSGI app in-process (no socket). ``users`` name the callers; the first is the default one."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], users: Iterable[str] = ("user", "other-user"), *,
-                 tokens: Mapping[str, str] | None = None, spec: Spec | None = None) -> None:
+                 tokens: Mapping[str, str] | None = None, spec: Spec | None = None,
+                 control: MockControl | None = None) -> None:
         from werkzeug.test import Client  # noqa: PLC0415 - werkzeug only for in-process targets
 
         names = tuple(users)
-        super().__init__(spec or default_spec(), dict(tokens) if tokens else {u: mock_token(u) for u in names})
+        super().__init__(spec or default_spec(), dict(tokens) if tokens else {u: mock_token(u) for u in names},
+                         control=control)
         self.client = Client(app)
-        self.supports_admin = self.client.get("/_mock/health").status_code == 200
 
     def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
         """Call an operation of the app."""
@@ -154,23 +123,17 @@ class WsgiTransport(_Base):
         return Reply(response.status_code, _parse(raw), dict(response.headers), raw, f"{method} {target}",
                      self._curl(method, target, body, headers))
 
-    def request_json(self, method: str, path: str, document: Any = None) -> tuple[int, Any]:
-        """Send a JSON request outside the Jobs API (the mock's admin API); status and parsed body."""
-        data = b"" if document is None else json.dumps(document).encode()
-        response = self.client.open(path, method=method, data=data)
-        return response.status_code, _parse(response.get_data())
-
 
 class HttpTransport(_Base):
     """Calls a target over HTTP with keep-alive: the mock on a socket, or a live provider.
 
-    ``tokens`` maps a name for each user to their bearer token; the first is the default user. The admin API
-    is used only if the target answers ``GET /_mock/health`` (the mock does; UCloud does not).
+    ``tokens`` maps a name for each user to their bearer token; the first is the default user. ``control`` is
+    the mock's control, when the target is a mock.
     """
 
     def __init__(self, base_url: str, tokens: Mapping[str, str], *, spec: Spec | None = None,
-                 timeout: float = 30.0, probe_admin: bool = True) -> None:
-        super().__init__(spec or default_spec(), dict(tokens), base_url)
+                 timeout: float = 30.0, control: MockControl | None = None) -> None:
+        super().__init__(spec or default_spec(), dict(tokens), base_url, control)
         if not self.tokens:
             raise ValueError("HttpTransport needs at least one user's token")
         parts = urlsplit(base_url)
@@ -182,11 +145,6 @@ class HttpTransport(_Base):
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
         self._local = threading.local()
-        try:
-            self.supports_admin = probe_admin and self._raw("GET", "/_mock/health", b"", {})[0] == 200
-        except BaseException:
-            self.close()
-            raise
 
     def _connection(self) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
@@ -217,12 +175,6 @@ class HttpTransport(_Base):
         status, response_headers, raw = self._raw(method, target, body, headers)
         return Reply(status, _parse(raw), response_headers, raw, f"{method} {target}",
                      self._curl(method, target, body, headers))
-
-    def request_json(self, method: str, path: str, document: Any = None) -> tuple[int, Any]:
-        """Send a JSON request outside the Jobs API (the mock's admin API) and return status and parsed body."""
-        body = b"" if document is None else json.dumps(document).encode()
-        status, _, raw = self._raw(method, path, body, {"Content-Type": "application/json"})
-        return status, _parse(raw)
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -7,11 +7,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.errors import ApiError
+__all__ = ["MAX_LATENCY_MS", "Fault", "FaultError", "Faults", "parse_faults"]
 
-__all__ = ["Fault", "Faults", "parse_faults"]
+MAX_LATENCY_MS = 60_000
+_KEYS = ("operation", "status", "why", "latencyMs", "times")
 
-_MAX_LATENCY_MS = 60_000
+
+class FaultError(ValueError):
+    """A fault that cannot be set, with the reason in plain words."""
 
 
 @dataclass
@@ -34,35 +37,35 @@ class Fault:
 
 
 def parse_faults(raw: Any, operations: Iterable[str]) -> list[Fault]:
-    """Faults from their JSON or YAML form; ``ApiError(400)`` naming the first mistake."""
+    """Faults from their JSON or YAML form; ``FaultError`` naming the first mistake."""
     known = set(operations) | {"*"}
     if not isinstance(raw, list):
-        raise ApiError(400, "faults must be a list of {operation, status, why, latencyMs, times}")
-    faults = []
-    for index, item in enumerate(raw):
-        where = f"faults[{index}]"
-        if not isinstance(item, Mapping):
-            raise ApiError(400, f"{where} must be an object")
-        unknown = sorted(set(item) - {"operation", "status", "why", "latencyMs", "times"})
-        if unknown:
-            raise ApiError(400, f"{where}: unknown keys {', '.join(unknown)}")
-        operation = item.get("operation", "*")
-        if not isinstance(operation, str) or operation not in known:
-            raise ApiError(400, f"{where}: unknown operation {operation!r}; known: {', '.join(sorted(known))}")
-        status = item.get("status")
-        if status is not None and (not _is_int(status) or not 400 <= status <= 599):
-            raise ApiError(400, f"{where}: status must be an error status between 400 and 599")
-        latency = item.get("latencyMs", 0)
-        if not _is_int(latency) or not 0 <= latency <= _MAX_LATENCY_MS:
-            raise ApiError(400, f"{where}: latencyMs must be between 0 and {_MAX_LATENCY_MS}")
-        times = item.get("times")
-        if times is not None and (not _is_int(times) or times < 1):
-            raise ApiError(400, f"{where}: times must be a positive integer (or absent: until cleared)")
-        why = item.get("why")
-        if why is not None and not isinstance(why, str):
-            raise ApiError(400, f"{where}: why must be a string")
-        faults.append(Fault(operation, status, why, latency, times))
-    return faults
+        raise FaultError("faults must be a list of {operation, status, why, latencyMs, times}")
+    return [_fault(item, f"faults[{index}]", known) for index, item in enumerate(raw)]
+
+
+def _fault(item: Any, where: str, known: set[str]) -> Fault:
+    if not isinstance(item, Mapping):
+        raise FaultError(f"{where} must be an object")
+    unknown = sorted(set(item) - set(_KEYS))
+    if unknown:
+        raise FaultError(f"{where}: unknown keys {', '.join(unknown)}")
+    operation = item.get("operation", "*")
+    if not isinstance(operation, str) or operation not in known:
+        raise FaultError(f"{where}: unknown operation {operation!r}; known: {', '.join(sorted(known))}")
+    status = item.get("status")
+    if status is not None and (not _is_int(status) or not 400 <= status <= 599):
+        raise FaultError(f"{where}: status must be an error status between 400 and 599")
+    latency = item.get("latencyMs", 0)
+    if not _is_int(latency) or not 0 <= latency <= MAX_LATENCY_MS:
+        raise FaultError(f"{where}: latencyMs must be between 0 and {MAX_LATENCY_MS}")
+    times = item.get("times")
+    if times is not None and (not _is_int(times) or times < 1):
+        raise FaultError(f"{where}: times must be a positive integer (or absent: until cleared)")
+    why = item.get("why")
+    if why is not None and not isinstance(why, str):
+        raise FaultError(f"{where}: why must be a string")
+    return Fault(operation, status, why, latency, times)
 
 
 def _is_int(value: Any) -> bool:

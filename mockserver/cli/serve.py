@@ -11,9 +11,10 @@ from types import FrameType
 from typing import Any
 
 from contracts.errors import ContractError
-from mockserver.admin import AdminPolicy
-from mockserver.app import ServerError, create_app
-from mockserver.server import MockServer
+from contracts.profiles import PROFILES
+from mockserver.api import MockServer
+from mockserver.web.admin import AdminPolicy
+from mockserver.web.app import ServerError, create_app
 
 __all__ = ["SWITCH_INTERVAL_S", "add_serve_command", "serve"]
 
@@ -35,9 +36,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                     "replays the documented flow 'Extending a Job and terminating it early'.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)")
-    parser.add_argument("--profile", choices=("docs", "ucloud"), default=None,
-                        help="docs: the documented examples exactly; ucloud: what the real service does "
-                             "(default: the scenario's)")
+    parser.add_argument("--profile", choices=tuple(PROFILES), default=None,
+                        help="; ".join(f"{name}: {what}" for name, what in PROFILES.items())
+                             + " (default: the scenario's)")
     parser.add_argument("--scenario", default=None, metavar="NAME|PATH",
                         help="a bundled scenario by name, or a scenario file (default: extend-and-terminate)")
     parser.add_argument("--scenario-dir", action="append", default=[], metavar="DIR",
@@ -90,7 +91,7 @@ def serve(args: argparse.Namespace) -> int:
     # default 5 ms slices: at 50 connections that cut throughput to a fifth (benchmarks/RESULTS.md).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
-        server = MockServer(app, args.host, args.port, threads=max(1, args.threads),
+        server = MockServer(app=app, host=args.host, port=args.port, threads=max(1, args.threads),
                             access_log=None if args.quiet else sys.stderr)
     except OSError as error:
         print(f"ucloud-jobs serve: error: cannot listen on {args.host}:{args.port}: {error.strerror}",

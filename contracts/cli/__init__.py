@@ -1,0 +1,1 @@
+"""The contract's commands for ``ucloud-jobs``: ``validate`` and ``schemas`` (``validate``), ``verify``."""

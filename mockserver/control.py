@@ -1,0 +1,140 @@
+"""The mock's control plane: reset, clock, scenarios, faults and journal, in Python words.
+
+The admin API, the Python API and the pytest plugin all go through here, so each control is written once. It
+implements ``contracts.testing.control.MockControl`` in process. Mistakes raise ``ValueError`` (a bad time, a
+malformed fault) or ``LookupError`` (an unknown scenario or profile) with a plain sentence.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from contracts.errors import ContractError
+from contracts.scenario import Scenario, list_scenarios, resolve_scenario
+from contracts.testing.control import Stage
+from contracts.validation import Contract
+from mockserver.domain.engine import Engine
+from mockserver.domain.profiles import PROFILES, Profile, profile_named
+from mockserver.web.faults import Fault, FaultError, Faults, parse_faults
+from mockserver.web.journal import Journal
+
+__all__ = ["Control", "ScenarioNotFound"]
+
+
+class ScenarioNotFound(LookupError):
+    """An unknown scenario or profile; the message lists the known ones."""
+
+
+class Control:
+    """Everything a test or a developer may do to a running mock besides calling the Jobs API."""
+
+    def __init__(self, engine: Engine, *, faults: Faults, journal: Journal, contract: Contract,
+                 scenario_dirs: Sequence[Path] = ()) -> None:
+        self.engine = engine
+        self.faults = faults
+        self.journal = journal
+        self.contract = contract
+        self.scenario_dirs = tuple(scenario_dirs)
+        self._parsed: dict[tuple[str, int, int], Scenario] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ MockControl
+    def reset(self) -> None:
+        """Forget every job and restart the current scenario (its faults too); the journal starts empty."""
+        self.start(self.engine.scenario, self.engine.profile)
+
+    def advance(self, ms: int) -> int:
+        """Move the virtual clock forward by ``ms``; ``ValueError`` for a negative step or a wall clock."""
+        return self.engine.advance(ms)
+
+    def set_time(self, ms: int) -> int:
+        """Move the virtual clock to ``ms``; ``ValueError`` for a time in the past or a wall clock."""
+        return self.engine.set_time(ms)
+
+    def now_ms(self) -> int:
+        """The clock, after what fell due."""
+        return self.engine.now()
+
+    def stage(self) -> Stage:
+        """The scenario and profile being played."""
+        return Stage(self.engine.scenario.name, self.engine.profile.name)
+
+    def load_scenario(self, name: str, profile: str | None = None, *, allow_paths: bool = False) -> None:
+        """Start a bundled or configured scenario by name (or by file path, where allowed: not over HTTP)."""
+        chosen = self.profile(profile) if profile is not None else None
+        self.start(self.scenario(name, allow_paths=allow_paths), chosen)
+
+    # ------------------------------------------------------------------ the rest
+    def start(self, scenario: Scenario, profile: Profile | None = None) -> None:
+        """Start ``scenario`` from the beginning (its own profile unless given); its faults replace the active.
+
+        A scenario whose faults are malformed raises ``ContractError`` and changes nothing.
+        """
+        faults = self.scenario_faults(scenario)
+        self.engine.reset(scenario, profile)
+        self.faults.replace(faults)
+        self.journal.clear()
+
+    def scenario(self, name: str, *, allow_paths: bool = False) -> Scenario:
+        """A bundled or configured scenario by name, each file parsed once while it is unchanged.
+
+        With ``allow_paths`` (the command line, the Python API) a file path is taken too.
+        """
+        known = list_scenarios(self.scenario_dirs)
+        if allow_paths and name not in known:
+            try:
+                return resolve_scenario(name, self.scenario_dirs, allow_paths=True)
+            except ContractError as error:
+                raise ScenarioNotFound(str(error)) from None
+        try:
+            path = known[name]
+            stat = path.stat()
+        except (KeyError, OSError):
+            raise ScenarioNotFound(f"unknown scenario {name!r}; known scenarios: {', '.join(sorted(known))}") \
+                from None
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            found = self._parsed.get(key)
+        if found is None:
+            found = resolve_scenario(name, self.scenario_dirs, allow_paths=False)
+            with self._lock:
+                self._parsed[key] = found
+        return found
+
+    @staticmethod
+    def profile(name: str) -> Profile:
+        """A profile by name; ``ScenarioNotFound`` listing the known ones."""
+        try:
+            return profile_named(name)
+        except ValueError as error:
+            raise ScenarioNotFound(str(error)) from None
+
+    def available(self) -> list[str]:
+        """The scenarios that can be loaded by name."""
+        return sorted(list_scenarios(self.scenario_dirs))
+
+    @staticmethod
+    def profiles() -> list[str]:
+        """The profiles by name."""
+        return sorted(PROFILES)
+
+    def scenario_faults(self, scenario: Scenario) -> list[Fault]:
+        """The faults a scenario sets; ``ContractError`` naming the scenario file and the fault if one is bad."""
+        try:
+            return parse_faults(list(scenario.faults), self.contract.spec.operations)
+        except FaultError as error:
+            raise ContractError(f"{scenario.source}: {error}") from None
+
+    def set_faults(self, faults: Any) -> list[dict[str, Any]]:
+        """Replace the active faults with these (their JSON form); ``FaultError`` (a ValueError) if malformed."""
+        self.faults.replace(parse_faults(faults, self.contract.spec.operations))
+        return self.faults.snapshot()
+
+    def state(self) -> dict[str, Any]:
+        """What the mock is doing, for people: scenario, profile, clock, jobs and requests served."""
+        engine = self.engine
+        return {"scenario": engine.scenario.name, "profile": engine.profile.name, "nowMs": engine.now(),
+                "jobs": len(engine.store), "requests": engine.requests_seen}

@@ -1,0 +1,117 @@
+"""Behaviour profiles: what each event does to a job's fields, and which rendering a client sees.
+
+``docs`` follows UCloud's documented examples exactly; ``ucloud`` follows what the real service does
+(REFERENCE.md §4 and §6). A profile is a policy object: another provider's behaviour is one more subclass,
+registered under a name of ``contracts.profiles``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from contracts.profiles import DOCS, UCLOUD
+from contracts.profiles import PROFILES as PROFILE_NAMES
+from mockserver.domain import render
+from mockserver.domain.jobs import Job, Update
+from mockserver.domain.render import Flags, JsonObject
+
+__all__ = ["PROFILES", "DocsProfile", "Profile", "UcloudProfile", "profile_named"]
+
+
+class Profile:
+    """The behaviour shared by every profile; subclasses override what differs."""
+
+    name = "base"
+    #: Whether the provider supports ``jobs.extend``; a provider that does not answers 400.
+    supports_extension = True
+
+    def on_created(self, job: Job, now: int) -> Job:
+        """Fields set when the job is created."""
+        return job
+
+    def on_running(self, job: Job, now: int) -> Job:
+        """Fields set when the job (re)enters RUNNING."""
+        return job
+
+    def on_extended(self, job: Job, ms: int, now: int) -> tuple[Job, Update | None]:
+        """The job after its allocation was extended by ``ms``, and the update that records it, if any."""
+        return job, None
+
+    def on_ended(self, job: Job, now: int) -> Job:
+        """Fields set when the job reaches a final state."""
+        return job
+
+    def render(self, job: Job, flags: Flags, viewer: str) -> JsonObject:
+        """The job as the API returns it to ``viewer``."""
+        raise NotImplementedError
+
+
+class DocsProfile(Profile):
+    """The documented examples, exactly: the shapes and semantics of the seed flow.
+
+    expiresAt is createdAt + timeAllocation; extend moves expiresAt and leaves timeAllocation alone; terminate
+    clears expiresAt; startedAt stays null; updates are always returned and include flags are not honoured;
+    ``permissions`` and ``output`` are null; ``acl`` is null and ``billing`` is ``{}`` as in the seed.
+    """
+
+    name = DOCS
+
+    def on_created(self, job: Job, now: int) -> Job:
+        """expiresAt = createdAt + timeAllocation."""
+        if job.allocation_ms is None:
+            return job
+        return replace(job, expires_at=job.created_at + job.allocation_ms)
+
+    def on_extended(self, job: Job, ms: int, now: int) -> tuple[Job, Update | None]:
+        """expiresAt moves by ``ms``; the allocation is left as it is and no update is recorded."""
+        if job.expires_at is None:
+            return job, None
+        return replace(job, expires_at=job.expires_at + ms), None
+
+    def on_ended(self, job: Job, now: int) -> Job:
+        """A job that has ended has no expiresAt."""
+        return replace(job, expires_at=None)
+
+    def render(self, job: Job, flags: Flags, viewer: str) -> JsonObject:
+        """The seed's layout."""
+        return render.job_2021(job)
+
+
+class UcloudProfile(Profile):
+    """What the real service does.
+
+    startedAt is set on every move to RUNNING and expiresAt = startedAt + timeAllocation, kept after the job
+    ends; extend grows timeAllocation and appends an update carrying the new allocation; updates are returned
+    only with includeUpdates=true; permissions are filled for the owner; every include flag is honoured.
+    """
+
+    name = UCLOUD
+
+    def on_running(self, job: Job, now: int) -> Job:
+        """startedAt = now; expiresAt = startedAt + timeAllocation."""
+        expires = None if job.allocation_ms is None else now + job.allocation_ms
+        return replace(job, started_at=now, expires_at=expires)
+
+    def on_extended(self, job: Job, ms: int, now: int) -> tuple[Job, Update | None]:
+        """The allocation grows by ``ms`` (the provider's update says so) and expiresAt follows."""
+        allocation = (job.allocation_ms or 0) + ms
+        expires = None if job.expires_at is None else job.expires_at + ms
+        return (replace(job, allocation_ms=allocation, expires_at=expires),
+                Update(timestamp=now, new_time_allocation=allocation))
+
+    def render(self, job: Job, flags: Flags, viewer: str) -> JsonObject:
+        """The 2024 layout, honouring the include flags."""
+        return render.job_2024(job, flags, viewer)
+
+
+PROFILES: dict[str, type[Profile]] = {DocsProfile.name: DocsProfile, UcloudProfile.name: UcloudProfile}
+if set(PROFILES) != set(PROFILE_NAMES):  # pragma: no cover - a profile named in contracts but not built here
+    raise ImportError(f"mockserver implements {sorted(PROFILES)}; contracts.profiles names {sorted(PROFILE_NAMES)}")
+
+
+def profile_named(name: str) -> Profile:
+    """A fresh profile object by name; ``ValueError`` listing the known names otherwise."""
+    try:
+        return PROFILES[name]()
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}") from None

@@ -1,0 +1,179 @@
+"""A job as JSON, in the layouts UCloud's documentation and service have used; computed, never stored.
+
+The 2021 layout is the seed's (``acl``, ``billing``, no ``allowRestart``); the 2024 layout is the one of the
+current type pages and the service. Which layout and which include flags apply is the profile's choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.domain.jobs import Job, Update
+from mockserver.domain.products import MACHINE, resolved_product, support
+
+__all__ = ["Flags", "JsonObject", "duration", "job_2021", "job_2024"]
+
+Flags = Mapping[str, Any]
+JsonObject = dict[str, Any]
+
+_OWNER_PERMISSIONS = ["ADMIN", "READ", "EDIT"]
+
+
+def duration(ms: int) -> JsonObject:
+    """A SimpleDuration from milliseconds (UCloud's ``SimpleDuration.fromMillis``)."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return {"hours": hours, "minutes": minutes, "seconds": rest // 1000}
+
+
+def job_2021(job: Job) -> JsonObject:
+    """The seed's shape, in the seed's key order; the include flags are not honoured."""
+    spec = job.specification
+    return {
+        "id": job.id,
+        "owner": _owner(job),
+        "updates": [_update_2021(update) for update in job.updates],
+        "specification": _specification(job, spec.get("parameters"), spec.get("resources")),
+        "status": {
+            "state": job.state,
+            "jobParametersJson": None,
+            "startedAt": None,
+            "expiresAt": job.expires_at,
+            "resolvedApplication": None,
+            "resolvedSupport": None,
+            "resolvedProduct": None,
+        },
+        "createdAt": job.created_at,
+        "output": None,
+        "permissions": None,
+        "acl": None,
+        "billing": {},
+    }
+
+
+def job_2024(job: Job, flags: Flags, viewer: str) -> JsonObject:
+    """The shape of UCloud's 2024 API as the service fills it, honouring the include flags."""
+    spec = job.specification
+    with_parameters = flags.get("includeParameters") is True
+    with_support = flags.get("includeSupport") is True
+    product = resolved_product(_product(job)) if flags.get("includeProduct") is True or with_support else None
+    return {
+        "id": job.id,
+        "owner": _owner(job),
+        "updates": [_update_2024(u) for u in job.updates] if flags.get("includeUpdates") is True else [],
+        "specification": {
+            **_specification(job, (spec.get("parameters") or {}) if with_parameters else None,
+                             (spec.get("resources") or []) if with_parameters else None),
+            "openedFile": spec.get("openedFile"),
+            "restartOnExit": spec.get("restartOnExit"),
+            "sshEnabled": spec.get("sshEnabled"),
+        },
+        "status": {
+            "state": job.state,
+            "jobParametersJson": _exported(job) if with_parameters else None,
+            "startedAt": job.started_at,
+            "expiresAt": job.expires_at,
+            "resolvedApplication": _resolved_application(job) if flags.get("includeApplication") is True else None,
+            "resolvedSupport": {"product": product, "support": support(_product(job))} if with_support else None,
+            "resolvedProduct": product,
+            "allowRestart": False,
+        },
+        "createdAt": job.created_at,
+        "output": {"outputFolder": None},
+        "permissions": {
+            "myself": list(_OWNER_PERMISSIONS) if viewer == job.created_by else ["READ", "EDIT"],
+            "others": _others(job) if flags.get("includeOthers") is True else None,
+        },
+        "providerGeneratedId": None,
+    }
+
+
+def _owner(job: Job) -> JsonObject:
+    return {"createdBy": job.created_by, "project": job.project}
+
+
+def _specification(job: Job, parameters: Any, resources: Any) -> JsonObject:
+    """The fields of JobSpecification that every era of the API has, in UCloud's order."""
+    spec = job.specification
+    return {
+        "application": _application(job),
+        "product": _product(job),
+        "name": spec.get("name"),
+        "replicas": _replicas(job),
+        "allowDuplicateJob": bool(spec.get("allowDuplicateJob") or False),
+        "parameters": parameters,
+        "resources": resources,
+        "timeAllocation": _allocation(job),
+    }
+
+
+def _application(job: Job) -> JsonObject:
+    application = job.specification["application"]
+    return {"name": application["name"], "version": application["version"]}
+
+
+def _product(job: Job) -> JsonObject:
+    product = job.specification["product"]
+    return {"id": product["id"], "category": product["category"], "provider": product["provider"]}
+
+
+def _allocation(job: Job) -> JsonObject | None:
+    return None if job.allocation_ms is None else duration(job.allocation_ms)
+
+
+def _replicas(job: Job) -> int:
+    replicas = job.specification.get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+def _others(job: Job) -> list[JsonObject]:
+    # In a project, UCloud adds the creator to the job's ACL with READ and EDIT; a personal job has none.
+    if job.project is None:
+        return []
+    return [{"entity": {"type": "user", "username": job.created_by}, "permissions": ["READ", "EDIT"]}]
+
+
+def _resolved_application(job: Job) -> JsonObject:
+    application = _application(job)
+    return {
+        "metadata": {**application, "authors": [], "title": application["name"], "description": "",
+                     "website": None, "public": True, "flavorName": None, "group": None,
+                     "createdAt": job.created_at},
+        "invocation": {"tool": {**application, "tool": None}, "invocation": [], "parameters": [],
+                       "outputFileGlobs": ["*"], "applicationType": "BATCH"},
+    }
+
+
+def _exported(job: Job) -> JsonObject:
+    spec = job.specification
+    return {
+        "siteVersion": 3,
+        "request": {
+            "application": _application(job),
+            "product": _product(job),
+            "name": spec.get("name"),
+            "replicas": _replicas(job),
+            "parameters": spec.get("parameters") or {},
+            "resources": spec.get("resources") or [],
+            "timeAllocation": _allocation(job),
+            "resolvedProduct": None,
+            "resolvedApplication": None,
+            "resolvedSupport": None,
+            "allowDuplicateJob": bool(spec.get("allowDuplicateJob") or False),
+            "sshEnabled": bool(spec.get("sshEnabled") or False),
+        },
+        "resolvedResources": {"ingress": {}},
+        "machineType": {"cpu": MACHINE["cpu"], "memoryInGigs": MACHINE["memoryInGigs"]},
+    }
+
+
+def _update_2021(update: Update) -> JsonObject:
+    return {"state": update.state, "outputFolder": None, "status": update.status, "expectedState": None,
+            "expectedDifferentState": None, "timestamp": update.timestamp}
+
+
+def _update_2024(update: Update) -> JsonObject:
+    return {"state": update.state, "outputFolder": None, "status": update.status, "expectedState": None,
+            "expectedDifferentState": None, "newTimeAllocation": update.new_time_allocation,
+            "allowRestart": None, "newMounts": None, "timestamp": update.timestamp}

@@ -1,0 +1,79 @@
+"""The events that time brings, in timestamp order: leaving the queue, expiry, scripted provider updates.
+
+A job's *natural* next event (from the lifecycle) is rescheduled whenever the job changes, and an entry the
+job has since outgrown is skipped when it falls due; *scripted* events always apply.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mockserver.domain.lifecycle import Event
+
+__all__ = ["Timeline"]
+
+_COMPACT_SLACK = 1024
+
+
+@dataclass(order=True, frozen=True, slots=True)
+class _Due:
+    at: int
+    seq: int
+    job_id: str
+    event: Event
+    natural: bool
+
+
+class Timeline:
+    """A heap of due events with a record of each job's current natural event."""
+
+    def __init__(self) -> None:
+        self._due: list[_Due] = []
+        self._natural: dict[str, tuple[int, type]] = {}
+        self._seq = itertools.count()
+
+    def schedule(self, at: int, job_id: str, event: Event) -> None:
+        """A scripted event: it applies at ``at`` whatever happens to the job before."""
+        heapq.heappush(self._due, _Due(at, next(self._seq), job_id, event, natural=False))
+
+    def track(self, job_id: str, due: tuple[int, Event] | None) -> None:
+        """The job's natural next event is now ``due`` (None: nothing); an older one is forgotten."""
+        if due is None:
+            self._natural.pop(job_id, None)
+            return
+        key = (due[0], type(due[1]))
+        if self._natural.get(job_id) == key:
+            return
+        self._natural[job_id] = key
+        heapq.heappush(self._due, _Due(due[0], next(self._seq), job_id, due[1], natural=True))
+        if len(self._due) > 2 * len(self._natural) + _COMPACT_SLACK:
+            self._compact()
+
+    def pop_due(self, now: int) -> Iterator[tuple[int, str, Event]]:
+        """The events due at ``now``, oldest first, as (time, job id, event); superseded ones are skipped.
+
+        The caller applies each before asking for the next, so that an event it schedules is seen in order.
+        """
+        due = self._due
+        while due and due[0].at <= now:
+            entry = heapq.heappop(due)
+            if entry.natural:
+                if self._natural.get(entry.job_id) != (entry.at, type(entry.event)):
+                    continue  # superseded: the job changed since this was scheduled
+                del self._natural[entry.job_id]
+            yield entry.at, entry.job_id, entry.event
+
+    def upcoming(self) -> list[tuple[int, str, Event]]:
+        """Every event still to come, in order (superseded natural ones left out)."""
+        live = [entry for entry in self._due
+                if not entry.natural or self._natural.get(entry.job_id) == (entry.at, type(entry.event))]
+        return [(entry.at, entry.job_id, entry.event) for entry in sorted(live)]
+
+    def _compact(self) -> None:
+        """Drop superseded entries, so that a job extended a million times costs one entry, not a million."""
+        self._due = [entry for entry in self._due
+                     if not entry.natural or self._natural.get(entry.job_id) == (entry.at, type(entry.event))]
+        heapq.heapify(self._due)

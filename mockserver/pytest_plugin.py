@@ -1,0 +1,190 @@
+"""The pytest plugin: the mock and the contract for a consumer's tests, with no configuration.
+
+Registered through the ``pytest11`` entry point ``ucloud_jobs``. It is a thin layer over ``mockserver.MockServer``
+shaped like pytest-httpserver's: a session-scoped server (one per xdist worker) on the address of the
+overridable ``ucloud_mock_listen_address`` fixture, and a function-scoped ``ucloud_mock`` that resets it to the
+test's scenario before the test and, after it, fails the test's teardown if the mock failed while serving.
+Importing the plugin costs nothing: the mock and the validators load when a test asks for a fixture.
+
+Fixtures: ``ucloud_mock`` (the running mock), ``ucloud_mock_server`` (the same, without the reset),
+``ucloud_app`` (a fresh in-process WSGI app), ``ucloud_contract`` (validation helpers). The marker
+``@pytest.mark.ucloud_scenario(name, profile=...)`` chooses a test's scenario. With ``--ucloud-url``,
+``--ucloud-verify`` adds the verification of a live provider as one test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from contracts.testing.verify import Report
+    from contracts.validation import Contract
+    from mockserver.api import MockServer
+    from mockserver.web.app import MockApp
+
+__all__ = ["ContractHelper", "VerifyFailed", "VerifyItem"]
+
+DEFAULT_SCENARIO = "blank"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``ucloud`` option group."""
+    from contracts.profiles import PROFILES  # noqa: PLC0415 - a few names, no spec
+
+    group = parser.getgroup("ucloud", "UCloud Jobs contract and mock server")
+    group.addoption("--ucloud-profile", default=None, choices=tuple(PROFILES),
+                    help="behaviour profile of the mock (default: the scenario's)")
+    group.addoption("--ucloud-scenario", default=None,
+                    help=f"scenario the mock starts each test with (default: {DEFAULT_SCENARIO}, no script)")
+    group.addoption("--ucloud-url", default=None,
+                    help="base URL of a live provider; with --ucloud-verify, verify it against the contract")
+    group.addoption("--ucloud-token", default=None, help="bearer token for --ucloud-url")
+    group.addoption("--ucloud-verify", action="store_true",
+                    help="add a test that verifies --ucloud-url (scenarios, then the state machine)")
+    group.addoption("--ucloud-examples", type=int, default=25,
+                    help="state-machine examples for --ucloud-verify (default: 25)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker; check the verify options."""
+    config.addinivalue_line(
+        "markers",
+        "ucloud_scenario(name, profile=None): start the mock with this scenario (and profile) for this test",
+    )
+    if config.getoption("--ucloud-verify"):
+        if not config.getoption("--ucloud-url"):
+            raise pytest.UsageError("--ucloud-verify needs --ucloud-url (and --ucloud-token)")
+        if not config.getoption("--ucloud-token"):
+            raise pytest.UsageError("--ucloud-verify needs --ucloud-token as well as --ucloud-url")
+
+
+class ContractHelper:
+    """Validation helpers for tests: each raises ``ContractViolation`` (an AssertionError) on a broken payload."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+
+    def validate(self, instance: Any, schema: str) -> None:
+        """Assert that ``instance`` is a valid ``schema``."""
+        __tracebackhide__ = True
+        self.contract.validate(instance, schema)
+
+    def assert_request(self, operation_id: str, body: Any) -> None:
+        """Assert that ``body`` is a valid request body of ``operation_id``."""
+        __tracebackhide__ = True
+        self.contract.validate_request(operation_id, body)
+
+    def assert_response(self, operation_id: str, status: int, body: Any) -> None:
+        """Assert that ``body`` is a valid ``status`` response of ``operation_id``."""
+        __tracebackhide__ = True
+        self.contract.validate_response(operation_id, status, body)
+
+
+def _stage(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """The scenario and profile of this test: the marker's, else the command line's, else blank."""
+    marker = request.node.get_closest_marker("ucloud_scenario")
+    scenario = request.config.getoption("--ucloud-scenario") or DEFAULT_SCENARIO
+    profile = request.config.getoption("--ucloud-profile")
+    if marker is not None:
+        scenario = marker.args[0] if marker.args else marker.kwargs.get("name", scenario)
+        profile = marker.kwargs.get("profile", profile)
+    return scenario, profile
+
+
+def _load(load: Any, scenario: str, profile: str | None) -> None:
+    """Load the test's stage; an unknown scenario or profile fails the test in one line."""
+    try:
+        load(scenario, profile)
+    except LookupError as error:
+        pytest.fail(f"@pytest.mark.ucloud_scenario: {error.args[0] if error.args else error}", pytrace=False)
+
+
+@pytest.fixture
+def ucloud_contract() -> ContractHelper:
+    """Validate payloads against the Jobs contract."""
+    from contracts.validation import default_contract  # noqa: PLC0415 - loaded only when asked for
+
+    return ContractHelper(default_contract())
+
+
+@pytest.fixture(scope="session")
+def ucloud_mock_listen_address() -> tuple[str, int]:
+    """Where the session's mock listens: loopback and a free port (override this fixture to change it)."""
+    return ("127.0.0.1", 0)
+
+
+@pytest.fixture(scope="session")
+def ucloud_mock_server(ucloud_mock_listen_address: tuple[str, int]) -> Iterator[MockServer]:
+    """The session's mock on a socket (one per xdist worker), started on first use."""
+    from mockserver.api import MockServer  # noqa: PLC0415 - loaded only when asked for
+
+    host, port = ucloud_mock_listen_address
+    with MockServer(DEFAULT_SCENARIO, host=host, port=port) as server:
+        yield server
+
+
+@pytest.fixture
+def ucloud_mock(request: pytest.FixtureRequest, ucloud_mock_server: MockServer) -> Iterator[MockServer]:
+    """The session's mock, reset to this test's scenario; its failures while serving fail the test's teardown."""
+    scenario, profile = _stage(request)
+    _load(ucloud_mock_server.load_scenario, scenario, profile)
+    ucloud_mock_server.app.take_errors()
+    yield ucloud_mock_server
+    ucloud_mock_server.check()
+
+
+@pytest.fixture
+def ucloud_app(request: pytest.FixtureRequest) -> Iterator[MockApp]:
+    """A fresh in-process mock (a WSGI app) for this test; its failures while serving fail the test's teardown."""
+    from mockserver.api import ServerErrors  # noqa: PLC0415 - loaded only when asked for
+    from mockserver.web.app import create_app  # noqa: PLC0415
+
+    scenario, profile = _stage(request)
+    app = create_app(scenario=DEFAULT_SCENARIO)
+    _load(lambda name, chosen: app.control.load_scenario(name, chosen, allow_paths=True), scenario, profile)
+    yield app
+    errors = app.take_errors()
+    if errors:
+        raise ServerErrors(errors)
+
+
+class VerifyFailed(AssertionError):
+    """The provider broke the contract."""
+
+
+class VerifyItem(pytest.Item):
+    """``--ucloud-verify``: the bundled scenarios and the state machine against ``--ucloud-url``, as one test."""
+
+    def runtest(self) -> None:
+        """Verify the provider exactly as ``ucloud-jobs verify`` does; fail with its findings and curl lines."""
+        from contracts.cli.verify import verify_url  # noqa: PLC0415 - only when asked for
+        from mockserver.remote import HttpControl  # noqa: PLC0415
+
+        config = self.config
+        report: Report = verify_url(config.getoption("--ucloud-url"), config.getoption("--ucloud-token"),
+                                    examples=config.getoption("--ucloud-examples"),
+                                    profile=config.getoption("--ucloud-profile") or "auto",
+                                    control_for=HttpControl.probe)
+        if not report.ok:
+            raise VerifyFailed("\n\n".join(finding.render() for finding in report.findings))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """The findings, without a traceback."""
+        from contracts.errors import ContractError  # noqa: PLC0415 - only when a verification failed
+
+        if isinstance(excinfo.value, VerifyFailed | ContractError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        """Where the item comes from, for pytest's report."""
+        return "ucloud-verify", None, f"verify {self.config.getoption('--ucloud-url')}"
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--ucloud-verify``, add the verification of ``--ucloud-url`` as a test."""
+    if config.getoption("--ucloud-verify"):
+        items.append(VerifyItem.from_parent(session, name="ucloud_verify"))

@@ -1,0 +1,193 @@
+"""The admin API under ``/_mock/``: reset, clock, journal, scenario and faults, over the control plane.
+
+By default it answers loopback clients only; a token, or an explicit flag, lets others in. Each handler takes
+the ``Control`` and the request and returns the JSON payload.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.routing import Rule, Submount
+
+from contracts.errors import ContractError
+from mockserver.control import Control, ScenarioNotFound
+from mockserver.domain.errors import InvalidTime
+from mockserver.web.errors import ApiError
+from mockserver.web.faults import FaultError
+from mockserver.web.requests import ApiRequest, parse_json
+
+__all__ = ["ADMIN_HANDLERS", "ADMIN_PATHS", "ADMIN_PREFIX", "AdminPolicy", "admin_not_found", "admin_rules"]
+
+ADMIN_PREFIX = "/_mock"
+TOKEN_HEADER = "X-Mock-Admin-Token"
+
+
+@dataclass(frozen=True)
+class AdminPolicy:
+    """Who may use the admin API: loopback clients, anyone with ``token``, or everyone if ``allow_remote``."""
+
+    allow_remote: bool = False
+    token: str | None = None
+
+    def check(self, request: ApiRequest) -> None:
+        """Refuse with 403 a client the policy does not admit."""
+        if self.allow_remote or _is_loopback(request.remote_addr or ""):
+            return
+        if self.token is not None:
+            given = request.headers.get(TOKEN_HEADER, "")
+            if hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8")):
+                return
+            raise ApiError(403, f"The admin API needs the {TOKEN_HEADER} header from a client that is not on the "
+                                "loopback interface")
+        raise ApiError(403, "The admin API answers only loopback clients (start the server with --admin-token or "
+                            "--allow-remote-admin to open it)")
+
+
+def _is_loopback(address: str) -> bool:
+    if not address:
+        return True  # no network peer: the app is called in-process (werkzeug.test.Client, the plugin's app)
+    try:
+        return ipaddress.ip_address(address.split("%", maxsplit=1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+AdminHandler = Callable[[Control, ApiRequest], Any]
+
+
+def _json_object(request: ApiRequest) -> dict[str, Any]:
+    raw = request.raw_body()
+    document = parse_json(raw) if raw.strip() else {}
+    if not isinstance(document, dict):
+        raise ApiError(400, "Bad Request: the admin API takes a JSON object")
+    return document
+
+
+def _integer(document: dict[str, Any], key: str) -> int:
+    value = document[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, f"Bad Request: {key} must be an integer (milliseconds)")
+    return value
+
+
+def reset(control: Control, request: ApiRequest) -> Any:
+    """POST /_mock/reset: forget every job and restart the current scenario."""
+    control.reset()
+    return control.state()
+
+
+def get_clock(control: Control, request: ApiRequest) -> Any:
+    """GET /_mock/clock."""
+    return {"nowMs": control.now_ms()}
+
+
+def move_clock(control: Control, request: ApiRequest) -> Any:
+    """POST /_mock/clock with {"advanceMs": n} or {"setMs": t}."""
+    document = _json_object(request)
+    try:
+        if set(document) == {"advanceMs"}:
+            return {"nowMs": control.advance(_integer(document, "advanceMs"))}
+        if set(document) == {"setMs"}:
+            return {"nowMs": control.set_time(_integer(document, "setMs"))}
+    except InvalidTime as error:
+        raise ApiError(400, error.why) from None
+    raise ApiError(400, 'Bad Request: send {"advanceMs": n} or {"setMs": t}')
+
+
+def journal(control: Control, request: ApiRequest) -> Any:
+    """GET /_mock/journal[?limit=n]: the recent requests and answers, oldest first."""
+    limit = request.args.get("limit")
+    if limit is not None and not (limit.isascii() and limit.isdigit()):  # int() takes "²", a Unicode digit
+        raise ApiError(400, "Bad Request: limit must be a non-negative integer")
+    # A limit past any journal's size means all of it (and int() refuses more than 4300 digits).
+    return control.journal.snapshot(None if limit is None or len(limit) > 18 else int(limit))
+
+
+def clear_journal(control: Control, request: ApiRequest) -> Any:
+    """DELETE /_mock/journal."""
+    control.journal.clear()
+    return control.journal.snapshot()
+
+
+def get_scenario(control: Control, request: ApiRequest) -> Any:
+    """GET /_mock/scenario: the current scenario and the ones that can be loaded."""
+    return {**control.state(), "available": control.available(), "profiles": control.profiles()}
+
+
+def load_scenario(control: Control, request: ApiRequest) -> Any:
+    """POST /_mock/scenario with {"name": ..., "profile": ...}: load a bundled or configured scenario by name."""
+    document = _json_object(request)
+    name, profile = document.get("name"), document.get("profile")
+    if not isinstance(name, str):
+        raise ApiError(400, 'Bad Request: send {"name": "<scenario>"} (and optionally "profile")')
+    if profile is not None and (not isinstance(profile, str) or profile not in control.profiles()):
+        raise ApiError(400, f"Bad Request: unknown profile {profile!r}; known profiles: "
+                            f"{', '.join(control.profiles())}")
+    try:
+        control.load_scenario(name, profile)
+    except (ScenarioNotFound, ContractError) as error:
+        raise ApiError(404, str(error)) from None
+    return control.state()
+
+
+def get_faults(control: Control, request: ApiRequest) -> Any:
+    """GET /_mock/faults."""
+    return {"faults": control.faults.snapshot()}
+
+
+def set_faults(control: Control, request: ApiRequest) -> Any:
+    """POST /_mock/faults with {"faults": [...]}: replace the active faults."""
+    try:
+        return {"faults": control.set_faults(_json_object(request).get("faults"))}
+    except FaultError as error:
+        raise ApiError(400, str(error)) from None
+
+
+def clear_faults(control: Control, request: ApiRequest) -> Any:
+    """DELETE /_mock/faults."""
+    control.faults.clear()
+    return {"faults": []}
+
+
+def health(control: Control, request: ApiRequest) -> Any:
+    """GET /_mock/health."""
+    return {"status": "ok", **control.state()}
+
+
+#: (path under /_mock, method, handler): the admin API, in the order the 404 lists it.
+_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
+    ("/reset", "POST", reset),
+    ("/clock", "GET", get_clock),
+    ("/clock", "POST", move_clock),
+    ("/journal", "GET", journal),
+    ("/journal", "DELETE", clear_journal),
+    ("/scenario", "GET", get_scenario),
+    ("/scenario", "POST", load_scenario),
+    ("/faults", "GET", get_faults),
+    ("/faults", "POST", set_faults),
+    ("/faults", "DELETE", clear_faults),
+    ("/health", "GET", health),
+)
+
+ADMIN_HANDLERS: dict[str, AdminHandler] = {f"admin.{handler.__name__}": handler for _, _, handler in _ROUTES}
+
+#: Where each admin call lives, by handler name ("reset", "move_clock", ...): for clients of the admin API.
+ADMIN_PATHS: dict[str, tuple[str, str]] = {handler.__name__: (method, ADMIN_PREFIX + path)
+                                           for path, method, handler in _ROUTES}
+
+
+def admin_rules() -> Submount:
+    """The admin API's rules, mounted under ``/_mock``."""
+    return Submount(ADMIN_PREFIX, [Rule(path, endpoint=f"admin.{handler.__name__}", methods=[method])
+                                   for path, method, handler in _ROUTES])
+
+
+def admin_not_found() -> str:
+    """The 404 ``why`` for a path under /_mock that is not a call of the admin API."""
+    paths = list(dict.fromkeys(ADMIN_PREFIX + path for path, _, _ in _ROUTES))
+    return f"Not Found: the admin API has {', '.join(paths[:-1])} and {paths[-1]}"

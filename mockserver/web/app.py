@@ -1,0 +1,218 @@
+"""The WSGI application: one route table, authentication, faults and the journal around thin handlers.
+
+Requests are Werkzeug ``Request``s and answers Werkzeug ``Response``s; every error, whether the domain's,
+Werkzeug's or the mock's own bug, is answered as UCloud's ``CommonErrorMessage`` (``web.errors``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response
+
+from contracts.errors import ContractViolation
+from contracts.scenario import Scenario, resolve_scenario
+from contracts.validation import Contract, default_contract
+from mockserver.control import Control
+from mockserver.domain.clock import Clock, SystemClock
+from mockserver.domain.engine import Engine
+from mockserver.domain.errors import DomainError
+from mockserver.domain.profiles import Profile, profile_named
+from mockserver.web.admin import ADMIN_HANDLERS, ADMIN_PREFIX, AdminPolicy, admin_not_found
+from mockserver.web.auth import Authenticator
+from mockserver.web.encoding import JSON_TYPE, encode
+from mockserver.web.errors import ApiError, from_domain, from_werkzeug
+from mockserver.web.faults import Faults
+from mockserver.web.handlers import API_HANDLERS, ApiCall, Query
+from mockserver.web.journal import Journal
+from mockserver.web.memo import Memo
+from mockserver.web.requests import ApiRequest
+from mockserver.web.routing import routes
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["DEFAULT_SCENARIO", "MockApp", "ServerError", "create_app"]
+
+DEFAULT_SCENARIO = "extend-and-terminate"
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """An exception inside the mock while serving a request: a bug of the mock, surfaced to the test."""
+
+    method: str
+    path: str
+    operation: str | None
+    traceback: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.operation}) failed inside the mock server:\n{self.traceback}"
+
+
+class MockApp:
+    """The mock of the Jobs API as a WSGI application; build it with ``create_app``."""
+
+    def __init__(self, control: Control, *, authenticator: Authenticator, admin: AdminPolicy,
+                 validate_responses: bool) -> None:
+        self.control = control
+        self.engine = control.engine
+        self.contract = control.contract
+        self.journal = control.journal
+        self.faults = control.faults
+        self.authenticator = authenticator
+        self.admin = admin
+        self.validate_responses = validate_responses
+        self.errors: deque[ServerError] = deque(maxlen=100)
+        self._errors_lock = threading.Lock()
+        self._routes = routes(self.contract.spec).bind("ucloud-jobs-mock")
+        # Fast paths the server benchmark keeps (web.memo): routes have no variables, so few (path, method) pairs
+        # match; clients repeat their query strings; an unchanged job's rendering is handed out again by the
+        # engine, so its JSON is kept beside it.
+        self._matched: Memo[tuple[str, str], str] = Memo(entries=64, key_limit=256, size=lambda key: len(key[0]))
+        self._queries: Memo[tuple[str, bytes], Query] = Memo(entries=512, key_limit=2048,
+                                                               size=lambda key: len(key[1]))
+        self._encoded: Memo[int, tuple[object, bytes]] = Memo(entries=1024, key_limit=0, size=lambda key: 0)
+        self.sleep: Callable[[float], None] = time.sleep
+        #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
+        self.on_error: Callable[[ServerError], None] | None = None
+
+    def take_errors(self) -> list[ServerError]:
+        """The server errors recorded since the last call, oldest first (the pytest plugin fails tests with them)."""
+        with self._errors_lock:
+            errors = list(self.errors)
+            self.errors.clear()
+        return errors
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = ApiRequest(environ)
+        path = environ.get("PATH_INFO", "") or "/"
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            response = self._admin(request, path)
+        else:
+            response = self._api(request, path)
+        return response(environ, start_response)
+
+    def _api(self, request: ApiRequest, path: str) -> Response:
+        operation: str | None = None
+        user: str | None = None
+        headers: Mapping[str, str] = {}
+        try:
+            operation = self._match(request, "Not Found")
+            caller = self.authenticator.caller(request.headers.get("Authorization"), request.headers.get("Project"))
+            user = caller.username
+            self._apply_fault(operation)
+            payload = API_HANDLERS[operation](ApiCall(request, self.contract, self.engine, self._queries), caller)
+            body = self._encode(payload) if operation == "jobs.retrieve" else encode(payload)
+            status = 200
+            if self.validate_responses:
+                self._check_response(request, path, operation, body)
+        except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
+            answer = self._error(error, request, path, operation)
+            status, body, headers = answer.code or 500, answer.body(), answer.extra_headers
+        self.journal.record(clock_ms=self.engine.clock.now_ms(), method=request.method, path=path,
+                            query=request.environ.get("QUERY_STRING", ""), operation=operation, user=user,
+                            status=status, request=request.body_read,
+                            response=body)
+        return Response(body, status, headers, content_type=JSON_TYPE)
+
+    def _admin(self, request: ApiRequest, path: str) -> Response:
+        try:
+            self.admin.check(request)
+            endpoint = self._match(request, admin_not_found())
+            handler = ADMIN_HANDLERS.get(endpoint)
+            if handler is None:
+                raise ApiError(404, admin_not_found())
+            return Response(encode(handler(self.control, request)), 200, content_type=JSON_TYPE)
+        except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
+            answer = self._error(error, request, path, None)
+            return Response(answer.body(), answer.code, answer.extra_headers, content_type=JSON_TYPE)
+
+    def _match(self, request: ApiRequest, not_found: str) -> str:
+        path, method = request.path, request.method
+        return self._matched.get((path, method), lambda: self._route(path, method, not_found))
+
+    def _route(self, path: str, method: str, not_found: str) -> str:
+        try:
+            endpoint, _ = self._routes.match(path, method)
+        except RequestRedirect:
+            raise ApiError(404, not_found) from None
+        except HTTPException as error:
+            raise from_werkzeug(error, not_found) from None
+        return str(endpoint)
+
+    def _encode(self, payload: object) -> bytes:
+        """The JSON of a retrieved job; the same object (an unchanged job's rendering) is encoded once."""
+        kept = self._encoded.get(id(payload), lambda: (payload, encode(payload)))
+        return kept[1] if kept[0] is payload else encode(payload)
+
+    def _error(self, error: Exception, request: ApiRequest, path: str, operation: str | None) -> ApiError:
+        """The answer to an exception: a client's mistake in UCloud's words, or a 500 surfaced to the test."""
+        if isinstance(error, DomainError):
+            return from_domain(error)
+        if isinstance(error, HTTPException):
+            return from_werkzeug(error)
+        self._record_error(request.method, path, operation, traceback.format_exc())
+        return ApiError(500, "Internal Server Error")
+
+    def _apply_fault(self, operation: str) -> None:
+        fault = self.faults.take(operation)
+        if fault is None:
+            return
+        if fault.latency_ms:
+            self.sleep(fault.latency_ms / 1000)
+        if fault.status is not None:
+            raise ApiError(fault.status, fault.why or HTTP_STATUS_CODES.get(fault.status, "Error"))
+
+    def _check_response(self, request: ApiRequest, path: str, operation: str, body: bytes) -> None:
+        try:
+            self.contract.validate_response(operation, 200, json.loads(body))
+        except ContractViolation as violation:
+            self._record_error(request.method, path, operation,
+                               f"the mock's own answer breaks the contract: {violation}")
+
+    def _record_error(self, method: str, path: str, operation: str | None, text: str) -> None:
+        error = ServerError(method, path, operation, text)
+        with self._errors_lock:
+            self.errors.append(error)
+        if self.on_error is not None:
+            self.on_error(error)
+
+
+def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile | None = None,
+               clock: Clock | None = None, real_clock: bool = False, users: Mapping[str, str] | None = None,
+               scenario_dirs: Sequence[str | Path] = (), journal_size: int = 1000,
+               admin: AdminPolicy | None = None, validate_responses: bool = False,
+               contract: Contract | None = None) -> MockApp:
+    """Build the mock: a scenario (by name, or the seed), a profile (the scenario's unless given), a clock.
+
+    The clock is virtual, starting at the scenario's start, unless ``clock`` is given or ``real_clock`` is set.
+    ``users`` maps bearer tokens to usernames; without it any non-empty token is accepted.
+    """
+    folders = tuple(Path(folder) for folder in scenario_dirs)
+    if scenario is None:
+        scenario = DEFAULT_SCENARIO
+    if isinstance(scenario, str):
+        scenario = resolve_scenario(scenario, folders)
+    chosen = profile_named(profile) if isinstance(profile, str) else profile
+    contract = contract if contract is not None else default_contract()
+    if clock is None and real_clock:
+        clock = SystemClock()
+    control = Control(Engine(scenario, profile=chosen, clock=clock), faults=Faults(), journal=Journal(journal_size),
+                      contract=contract, scenario_dirs=folders)
+    control.faults.replace(control.scenario_faults(scenario))
+    return MockApp(control, authenticator=Authenticator(users), admin=admin or AdminPolicy(),
+                   validate_responses=validate_responses)
+
