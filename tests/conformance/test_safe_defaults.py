@@ -15,14 +15,12 @@ import contextlib
 import http.client
 import ipaddress
 import json
-import queue
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from werkzeug.test import Client
@@ -33,6 +31,7 @@ from mockserver.cli import main
 from mockserver.server import HttpServer
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import create_app
+from tests.serve_process import ServeProcess, served
 
 STARTUP_TIMEOUT = 30.0  # seconds; reached only when something is wrong
 IO_TIMEOUT = 10.0
@@ -62,63 +61,11 @@ needs_non_loopback = pytest.mark.skipif(
                                  "remote; the REMOTE_ADDR tests through the WSGI app cover the policy")
 
 
-def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
-    for line in stream:
-        into.put(line)
-    into.put(None)
-
-
-class Serve:
-    """``python -m mockserver serve ARGS`` in a subprocess; its URL, and its stderr once it has stopped."""
-
-    def __init__(self, *args: str, cwd: Path | None = None) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", "-q", *args],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, cwd=cwd)
-        assert self.process.stdout is not None
-        assert self.process.stderr is not None
-        self._err: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=_pump, args=(self.process.stderr, self._err), daemon=True)
-        self._reader.start()
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=_pump, args=(self.process.stdout, lines), daemon=True).start()
-        try:
-            self.banner = lines.get(timeout=STARTUP_TIMEOUT) or ""
-        except queue.Empty:
-            self.banner = ""
-        if not self.banner:
-            self.stop()
-            pytest.fail(f"serve printed no URL:\n{self.stderr}")
-        self.url = self.banner.split(" at ", 1)[1].split(" ", 1)[0]
-        self.port = int(self.url.rsplit(":", 1)[1])
-
-    def stop(self) -> None:
-        """SIGINT, as Ctrl-C; kill if that does not work; collect stderr."""
-        if self.process.poll() is None:
-            self.process.send_signal(2)
-            try:
-                self.process.wait(timeout=IO_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=IO_TIMEOUT)
-        self._reader.join(timeout=IO_TIMEOUT)
-        assert self.process.stdout is not None
-        assert self.process.stderr is not None
-        self.process.stdout.close()
-        self.process.stderr.close()
-
-    @property
-    def stderr(self) -> str:
-        return "".join(line for line in iter(self._err.get_nowait, None)) if self.process.poll() is not None else ""
-
-
 @contextlib.contextmanager
-def serving(*args: str, cwd: Path | None = None) -> Iterator[Serve]:
-    server = Serve(*args, cwd=cwd)
-    try:
+def serving(*args: str, cwd: Path | None = None) -> Iterator[ServeProcess]:
+    """``serve --port 0 -q ARGS``; yields the running process (stopped, and its stderr readable, afterwards)."""
+    with served("--port", "0", "-q", *args, cwd=cwd) as (server, _):
         yield server
-    finally:
-        server.stop()
 
 
 def _call(host: str, port: int, method: str, target: str, body: Any = None, *,
@@ -162,14 +109,14 @@ def test_serve_listens_on_127_0_0_1_by_default_and_says_nothing_about_it() -> No
         if NON_LOOPBACK is not None:
             with pytest.raises(ConnectionRefusedError):
                 _call(NON_LOOPBACK, server.port, "GET", "/_mock/clock")
-    assert WARNING not in server.stderr, server.stderr
+    assert WARNING not in server.stderr(), server.stderr()
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.2", "::1"])
 def test_a_loopback_host_gets_no_warning(host: str) -> None:
     with serving("--host", host) as server:
         assert _call(host.strip("[]"), server.port, "GET", "/_mock/clock")[0] == 200
-    assert WARNING not in server.stderr, server.stderr
+    assert WARNING not in server.stderr(), server.stderr()
 
 
 @needs_non_loopback
@@ -179,7 +126,7 @@ def test_a_non_loopback_host_is_used_and_warned_about() -> None:
         assert server.url == f"http://{NON_LOOPBACK}:{server.port}"
         assert _listening(server.port) == {NON_LOOPBACK}
         assert _call(NON_LOOPBACK, server.port, "GET", "/api/jobs/browse")[0] == 200
-    assert f"{WARNING} {NON_LOOPBACK}, reachable from other machines" in server.stderr, server.stderr
+    assert f"{WARNING} {NON_LOOPBACK}, reachable from other machines" in server.stderr(), server.stderr()
 
 
 # ---------------------------------------------------------------------------------------------- the admin API

@@ -12,30 +12,25 @@ import contextlib
 import http.client
 import json
 import os
-import queue
-import re
 import shutil
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from mockserver.server import HttpServer
 from mockserver.web.app import create_app
 from tests.mockserver.support import serving
+from tests.serve_process import served
 
 FLOW_FILE = Path(__file__).resolve().parents[1] / "data" / "docs" / "seed_flow.json"
 FLOW: dict[str, Any] = json.loads(FLOW_FILE.read_text(encoding="utf-8"))
 STEPS: list[dict[str, Any]] = FLOW["steps"]
 ACCESS_TOKEN = "seed-flow-access-token"  # any non-empty token is the user "user" when no --user is given
 JSON_TYPE = "application/json; charset=utf-8"
-STARTUP_TIMEOUT = 30.0  # seconds; a healthy start takes well under one
 CURL_TIMEOUT = 30.0
-URL_LINE = re.compile(r"\bat (http://\S+?)[\s;]")
 
 
 def differences(documented: Any, actual: Any, pointer: str = "") -> list[str]:
@@ -99,45 +94,11 @@ def test_the_data_file_holds_the_six_documented_steps() -> None:
 
 # ---------------------------------------------------------------------------------------------- with curl
 
-def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
-    for line in stream:
-        into.put(line)
-    into.put(None)
-
-
 @contextlib.contextmanager
 def _serve(*args: str) -> Iterator[str]:
     """``python -m mockserver serve`` with ``args`` in a subprocess; yields the URL it prints."""
-    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", *args], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    assert process.stderr is not None
-    stdout: queue.Queue[str | None] = queue.Queue()
-    stderr: queue.Queue[str | None] = queue.Queue()  # the access log; drained so the pipe never fills
-    readers = [threading.Thread(target=_pump, args=(process.stdout, stdout), daemon=True),
-               threading.Thread(target=_pump, args=(process.stderr, stderr), daemon=True)]
-    for reader in readers:
-        reader.start()
-    try:
-        try:
-            line = stdout.get(timeout=STARTUP_TIMEOUT)
-        except queue.Empty:
-            pytest.fail(f"ucloud-jobs serve printed no URL in {STARTUP_TIMEOUT} s")
-        match = URL_LINE.search(line or "")
-        if match is None:
-            process.kill()
-            process.wait(timeout=10)
-            for reader in readers:
-                reader.join(timeout=10)
-            said = f"printed {line!r} instead of its URL" if line else "exited before printing its URL"
-            pytest.fail(f"ucloud-jobs serve {said}; stderr:\n" + "".join(iter(stderr.get_nowait, None)))
-        yield match.group(1)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        process.stdout.close()
-        process.stderr.close()
+    with served(*args) as (_, url):
+        yield url
 
 
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None,

@@ -8,116 +8,28 @@ talk to it over HTTP and stop it with SIGINT or SIGTERM. Every process has a tim
 from __future__ import annotations
 
 import base64
-import contextlib
 import http.client
 import json
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from mockserver.cli import main
 from tests.mockserver.support import job_spec
+from tests.serve_process import IO_TIMEOUT, PYTHON_M, STARTUP_TIMEOUT, served
 
-PYTHON_M = (sys.executable, "-m", "mockserver")
 CONSOLE_SCRIPT = Path(sys.executable).with_name("ucloud-jobs")
-STARTUP_TIMEOUT = 30.0  # seconds; all of these bounds are reached only when something is wrong
-STOP_TIMEOUT = 15.0
-IO_TIMEOUT = 10.0
-URL_LINE = re.compile(r"^ucloud-jobs mock of UCloud's Jobs API at (http://[^ ]+) \(scenario (\S+), profile (\S+),")
 STOPPED = "ucloud-jobs mock stopped"
 CREATE_BODY = json.dumps({"items": [job_spec()]}).encode()
 SEED_START_MS = 1633329776235
 SEED_FIRST_ID = "62348"
-
-
-def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
-    for line in stream:
-        into.put(line)
-    into.put(None)
-
-
-class Served:
-    """A running ``serve`` subprocess whose stdout and stderr are drained by threads (no pipe ever fills)."""
-
-    def __init__(self, command: tuple[str, ...], args: tuple[str, ...]) -> None:
-        self.process = subprocess.Popen([*command, "serve", *args], stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        assert self.process.stderr is not None
-        self._stdout: queue.Queue[str | None] = queue.Queue()
-        self._stderr: queue.Queue[str | None] = queue.Queue()
-        self._readers = [threading.Thread(target=_pump, args=(self.process.stdout, self._stdout), daemon=True),
-                         threading.Thread(target=_pump, args=(self.process.stderr, self._stderr), daemon=True)]
-        for reader in self._readers:
-            reader.start()
-        self.stdout_lines: list[str] = []
-        self.banner = ""
-
-    def wait_for_url(self) -> str:
-        """The URL from the first line of stdout, waiting at most STARTUP_TIMEOUT."""
-        try:
-            line = self._stdout.get(timeout=STARTUP_TIMEOUT)
-        except queue.Empty:
-            pytest.fail(f"no URL on stdout after {STARTUP_TIMEOUT} s")
-        if line is None:
-            self.process.wait(timeout=STOP_TIMEOUT)
-            pytest.fail(f"serve exited with {self.process.returncode} before printing its URL:\n{self.stderr()}")
-        self.stdout_lines.append(line)
-        self.banner = line
-        match = URL_LINE.match(line)
-        assert match is not None, f"the first line is not the URL line: {line!r}"
-        return match.group(1)
-
-    def stop(self, signum: int = signal.SIGINT) -> int:
-        """Send ``signum`` and wait for the exit status."""
-        self.process.send_signal(signum)
-        return self.process.wait(timeout=STOP_TIMEOUT)
-
-    def _drain(self, source: queue.Queue[str | None]) -> str:
-        assert self.process.poll() is not None, "read the whole output only once the process has exited"
-        for reader in self._readers:
-            reader.join(timeout=IO_TIMEOUT)
-        return "".join(iter(source.get_nowait, None))
-
-    def stdout(self) -> str:
-        """Everything written to stdout (the process must have exited)."""
-        return "".join(self.stdout_lines) + self._drain(self._stdout)
-
-    def stderr(self) -> str:
-        """Everything written to stderr (the process must have exited)."""
-        return self._drain(self._stderr)
-
-    def close(self) -> None:
-        """Kill the process if it still runs and release its pipes."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=STOP_TIMEOUT)
-        for reader in self._readers:
-            reader.join(timeout=IO_TIMEOUT)
-        assert self.process.stdout is not None
-        assert self.process.stderr is not None
-        self.process.stdout.close()
-        self.process.stderr.close()
-
-
-@contextlib.contextmanager
-def served(*args: str, command: tuple[str, ...] = PYTHON_M) -> Iterator[tuple[Served, str]]:
-    """``serve`` started with ``args``; yields it and its URL; always killed at the end."""
-    server = Served(command, args)
-    try:
-        yield server, server.wait_for_url()
-    finally:
-        server.close()
 
 
 def call(url: str, method: str, target: str, body: bytes | None = None,

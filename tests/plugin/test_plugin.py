@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -499,3 +500,45 @@ def test_the_example_consumer_passes_as_a_repository_of_its_own(pytester: pytest
     shutil.copytree(example, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     run(pytester).assert_outcomes(passed=9)
     run(pytester, "-n", "2").assert_outcomes(passed=9)
+
+
+# --------------------------------------------------------------------------- overrides and mistakes
+
+
+def test_an_overridden_listen_address_is_used_and_a_bad_marker_fails_in_one_line(consumer: pytest.Pytester) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    consumer.makeconftest(f'''
+        import pytest
+
+
+        @pytest.fixture(scope="session")
+        def ucloud_mock_listen_address():
+            return ("127.0.0.1", {port})
+    ''')
+    consumer.makepyfile(test_overrides='''
+        import pytest
+
+
+        def test_the_server_listens_where_the_override_says(ucloud_mock):
+            assert (ucloud_mock.host, ucloud_mock.port) == ("127.0.0.1", {port})
+            assert ucloud_mock.url == "http://127.0.0.1:{port}"
+
+
+        @pytest.mark.ucloud_scenario("no-such-scenario")
+        def test_an_unknown_scenario(ucloud_mock):
+            pass
+
+
+        @pytest.mark.ucloud_scenario("blank", profile="no-such-profile")
+        def test_an_unknown_profile(ucloud_app):
+            pass
+    '''.replace("{port}", str(port)))
+    result = run(consumer, "-v")
+    result.assert_outcomes(passed=1, errors=2)
+    text = output(result)
+    assert "@pytest.mark.ucloud_scenario: unknown scenario 'no-such-scenario'; known scenarios: blank, " \
+           "extend-and-terminate" in text
+    assert "@pytest.mark.ucloud_scenario: unknown profile 'no-such-profile'; known profiles: docs, ucloud" in text
+    assert "Traceback" not in text
