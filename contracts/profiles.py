@@ -1,12 +1,13 @@
-"""The behaviour profiles by name: the one registry every part reads (scenarios, the mock, verify, the plugin).
+"""The behaviour profiles and documentation eras by name: the one registry every part reads.
 
 A profile says which behaviour of the Jobs API to expect where UCloud's documentation and its service differ
-(REFERENCE.md §6). The mock implements each; the invariants check what each promises.
+(REFERENCE.md §6). The mock implements each; the invariants check what each promises. An era says which
+rendering of the documentation the ``docs`` profile follows: the seed's (2021) or today's (2024).
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_PROFILE", "DOCS", "PROFILES", "UCLOUD"]
+__all__ = ["DEFAULT_ERA", "DEFAULT_PROFILE", "DOCS", "ERAS", "PROFILES", "UCLOUD"]
 
 DOCS = "docs"
 UCLOUD = "ucloud"
@@ -18,3 +19,11 @@ PROFILES: dict[str, str] = {
 }
 
 DEFAULT_PROFILE = DOCS
+
+#: Every era of the documentation, with how its Job looks.
+ERAS: dict[str, str] = {
+    "2021": "the seed's rendering: acl and billing, none of the fields added later",
+    "2024": "today's rendering: openedFile, restartOnExit, sshEnabled, allowRestart and the newer update fields",
+}
+
+DEFAULT_ERA = "2021"

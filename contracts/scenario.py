@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from contracts.errors import ContractError
-from contracts.profiles import DEFAULT_PROFILE, PROFILES
+from contracts.profiles import DEFAULT_ERA, DEFAULT_PROFILE, ERAS, PROFILES
 from contracts.vocabulary import default_vocabulary
 
 __all__ = [
@@ -112,6 +112,7 @@ class Scenario:
     title: str = ""
     description: str = ""
     profile: str = DEFAULT_PROFILE
+    era: str = DEFAULT_ERA
     tick_after_script_ms: int = 0
     first_id: int = 1
     queue_delay_ms: int = 0
@@ -133,7 +134,7 @@ class Scenario:
         """Build a scenario from parsed YAML, checking every field and naming the one that is wrong."""
         if not isinstance(data, dict):
             raise ContractError(f"{source}: a scenario is a mapping with at least a 'name'")
-        known = {"name", "title", "description", "profile", "clock", "ids", "queueDelay", "user", "messages",
+        known = {"name", "title", "description", "profile", "era", "clock", "ids", "queueDelay", "user", "messages",
                  "steps", "events", "faults"}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -145,6 +146,9 @@ class Scenario:
         profile = data.get("profile", DEFAULT_PROFILE)
         if profile not in PROFILES:
             raise ContractError(f"{source}: profile {profile!r} is not one of {', '.join(PROFILES)}")
+        era = str(data.get("era", DEFAULT_ERA))  # YAML reads `era: 2024` as a number
+        if era not in ERAS:
+            raise ContractError(f"{source}: era {data.get('era')!r} is not one of {', '.join(ERAS)}")
         clock = _mapping(data.get("clock", {}), f"{source}: clock")
         start = clock.get("start", 0)
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
@@ -168,6 +172,7 @@ class Scenario:
             title=str(data.get("title", "")),
             description=str(data.get("description", "")),
             profile=profile,
+            era=era,
             clock_start_ms=start,
             tick_after_script_ms=tick,
             first_id=first,

@@ -97,10 +97,10 @@ class MockServer:
     """
 
     def __init__(self, scenario: str | Scenario | None = None, profile: str | None = None, *,
-                 host: str = "127.0.0.1", port: int = 0, users: Mapping[str, str] | None = None,
+                 era: str | None = None, host: str = "127.0.0.1", port: int = 0, users: Mapping[str, str] | None = None,
                  scenario_dirs: Sequence[str | Path] = (), validate_responses: bool = False,
                  app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None) -> None:
-        self.app = app if app is not None else create_app(scenario=scenario, profile=profile, users=users,
+        self.app = app if app is not None else create_app(scenario=scenario, profile=profile, era=era, users=users,
                                                           scenario_dirs=scenario_dirs,
                                                           validate_responses=validate_responses)
         self.control = self.app.control
@@ -148,12 +148,14 @@ class MockServer:
         return {"Authorization": f"Bearer {self.token}"}
 
     # ------------------------------------------------------------------ control
-    def load_scenario(self, name: str | Scenario, profile: str | None = None) -> None:
-        """Restart with a scenario: a name, a file or a ``Scenario``; ``LookupError`` if unknown."""
+    def load_scenario(self, name: str | Scenario, profile: str | None = None, era: str | None = None) -> None:
+        """Restart with a scenario (a name, a file or a ``Scenario``), under ``profile`` and in ``era`` (the
+        scenario's own when None); ``LookupError`` if unknown."""
         if isinstance(name, Scenario):
-            self.control.start(name, self.control.profile(profile) if profile else None)
+            chosen = self.control.profile(profile or name.profile, era or name.era) if profile or era else None
+            self.control.start(name, chosen)
         else:
-            self.control.load_scenario(name, profile, allow_paths=True)
+            self.control.load_scenario(name, profile, era, allow_paths=True)
 
     def reset(self) -> None:
         """Forget every job and restart the current scenario."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.errors import ContractError
+from contracts.profiles import DEFAULT_ERA, ERAS
 from contracts.scenario import Scenario, list_scenarios, resolve_scenario
 from contracts.testing.control import Stage
 from contracts.validation import Contract
@@ -59,13 +60,20 @@ class Control:
         return self.engine.now()
 
     def stage(self) -> Stage:
-        """The scenario and profile being played."""
-        return Stage(self.engine.scenario.name, self.engine.profile.name)
+        """The scenario, profile and era being played."""
+        return Stage(self.engine.scenario.name, self.engine.profile.name, self.engine.profile.era)
 
-    def load_scenario(self, name: str, profile: str | None = None, *, allow_paths: bool = False) -> None:
-        """Start a bundled or configured scenario by name (or by file path, where allowed: not over HTTP)."""
-        chosen = self.profile(profile) if profile is not None else None
-        self.start(self.scenario(name, allow_paths=allow_paths), chosen)
+    def load_scenario(self, name: str, profile: str | None = None, era: str | None = None, *,
+                      allow_paths: bool = False) -> None:
+        """Start a bundled or configured scenario by name (or by file path, where allowed: not over HTTP).
+
+        ``profile`` and ``era`` replace the scenario's own; ``LookupError`` for an unknown one.
+        """
+        scenario = self.scenario(name, allow_paths=allow_paths)
+        chosen = None
+        if profile is not None or era is not None:
+            chosen = self.profile(profile or scenario.profile, era or scenario.era)
+        self.start(scenario, chosen)
 
     # ------------------------------------------------------------------ the rest
     def start(self, scenario: Scenario, profile: Profile | None = None) -> None:
@@ -105,10 +113,10 @@ class Control:
         return found
 
     @staticmethod
-    def profile(name: str) -> Profile:
-        """A profile by name; ``ScenarioNotFound`` listing the known ones."""
+    def profile(name: str, era: str = DEFAULT_ERA) -> Profile:
+        """A profile by name, in an era; ``ScenarioNotFound`` listing the known ones."""
         try:
-            return profile_named(name)
+            return profile_named(name, era)
         except ValueError as error:
             raise ScenarioNotFound(str(error)) from None
 
@@ -120,6 +128,11 @@ class Control:
     def profiles() -> list[str]:
         """The profiles by name."""
         return sorted(PROFILES)
+
+    @staticmethod
+    def eras() -> list[str]:
+        """The eras of the documentation."""
+        return sorted(ERAS)
 
     def scenario_faults(self, scenario: Scenario) -> list[Fault]:
         """The faults a scenario sets; ``ContractError`` naming the scenario file and the fault if one is bad."""
@@ -136,5 +149,5 @@ class Control:
     def state(self) -> dict[str, Any]:
         """What the mock is doing, for people: scenario, profile, clock, jobs and requests served."""
         engine = self.engine
-        return {"scenario": engine.scenario.name, "profile": engine.profile.name, "nowMs": engine.now(),
-                "jobs": len(engine.store), "requests": engine.requests_seen}
+        return {"scenario": engine.scenario.name, "profile": engine.profile.name, "era": engine.profile.era,
+                "nowMs": engine.now(), "jobs": len(engine.store), "requests": engine.requests_seen}

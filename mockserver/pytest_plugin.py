@@ -8,7 +8,7 @@ Importing the plugin costs nothing: the mock and the validators load when a test
 
 Fixtures: ``ucloud_mock`` (the running mock), ``ucloud_mock_server`` (the same, without the reset),
 ``ucloud_app`` (a fresh in-process WSGI app), ``ucloud_contract`` (validation helpers). The marker
-``@pytest.mark.ucloud_scenario(name, profile=...)`` chooses a test's scenario. With ``--ucloud-url``,
+``@pytest.mark.ucloud_scenario(name, profile=..., era=...)`` chooses a test's scenario. With ``--ucloud-url``,
 ``--ucloud-verify`` adds the verification of a live provider as one test.
 """
 
@@ -32,11 +32,13 @@ DEFAULT_SCENARIO = "blank"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The ``ucloud`` option group."""
-    from contracts.profiles import PROFILES  # noqa: PLC0415 - a few names, no spec
+    from contracts.profiles import ERAS, PROFILES  # noqa: PLC0415 - a few names, no spec
 
     group = parser.getgroup("ucloud", "UCloud Jobs contract and mock server")
     group.addoption("--ucloud-profile", default=None, choices=tuple(PROFILES),
                     help="behaviour profile of the mock (default: the scenario's)")
+    group.addoption("--ucloud-era", default=None, choices=tuple(ERAS),
+                    help="era of the documentation the docs profile follows (default: the scenario's)")
     group.addoption("--ucloud-scenario", default=None,
                     help=f"scenario the mock starts each test with (default: {DEFAULT_SCENARIO}, no script)")
     group.addoption("--ucloud-url", default=None,
@@ -52,7 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the marker; check the verify options."""
     config.addinivalue_line(
         "markers",
-        "ucloud_scenario(name, profile=None): start the mock with this scenario (and profile) for this test",
+        "ucloud_scenario(name, profile=None, era=None): start the mock with this scenario (and profile and era) "
+        "for this test",
     )
     if config.getoption("--ucloud-verify"):
         if not config.getoption("--ucloud-url"):
@@ -83,21 +86,23 @@ class ContractHelper:
         self.contract.validate_response(operation_id, status, body)
 
 
-def _stage(request: pytest.FixtureRequest) -> tuple[str, str | None]:
-    """The scenario and profile of this test: the marker's, else the command line's, else blank."""
+def _stage(request: pytest.FixtureRequest) -> tuple[str, str | None, str | None]:
+    """The scenario, profile and era of this test: the marker's, else the command line's, else blank's own."""
     marker = request.node.get_closest_marker("ucloud_scenario")
     scenario = request.config.getoption("--ucloud-scenario") or DEFAULT_SCENARIO
     profile = request.config.getoption("--ucloud-profile")
+    era = request.config.getoption("--ucloud-era")
     if marker is not None:
         scenario = marker.args[0] if marker.args else marker.kwargs.get("name", scenario)
         profile = marker.kwargs.get("profile", profile)
-    return scenario, profile
+        era = marker.kwargs.get("era", era)
+    return scenario, profile, None if era is None else str(era)
 
 
-def _load(load: Any, scenario: str, profile: str | None) -> None:
-    """Load the test's stage; an unknown scenario or profile fails the test in one line."""
+def _load(load: Any, stage: tuple[str, str | None, str | None]) -> None:
+    """Load the test's stage; an unknown scenario, profile or era fails the test in one line."""
     try:
-        load(scenario, profile)
+        load(*stage)
     except LookupError as error:
         pytest.fail(f"@pytest.mark.ucloud_scenario: {error.args[0] if error.args else error}", pytrace=False)
 
@@ -129,8 +134,7 @@ def ucloud_mock_server(ucloud_mock_listen_address: tuple[str, int]) -> Iterator[
 @pytest.fixture
 def ucloud_mock(request: pytest.FixtureRequest, ucloud_mock_server: MockServer) -> Iterator[MockServer]:
     """The session's mock, reset to this test's scenario; its failures while serving fail the test's teardown."""
-    scenario, profile = _stage(request)
-    _load(ucloud_mock_server.load_scenario, scenario, profile)
+    _load(ucloud_mock_server.load_scenario, _stage(request))
     ucloud_mock_server.app.take_errors()
     yield ucloud_mock_server
     ucloud_mock_server.check()
@@ -142,9 +146,8 @@ def ucloud_app(request: pytest.FixtureRequest) -> Iterator[MockApp]:
     from mockserver.api import ServerErrors  # noqa: PLC0415 - loaded only when asked for
     from mockserver.web.app import create_app  # noqa: PLC0415
 
-    scenario, profile = _stage(request)
     app = create_app(scenario=DEFAULT_SCENARIO)
-    _load(lambda name, chosen: app.control.load_scenario(name, chosen, allow_paths=True), scenario, profile)
+    _load(lambda *stage: app.control.load_scenario(*stage, allow_paths=True), _stage(request))
     yield app
     errors = app.take_errors()
     if errors:

@@ -88,11 +88,11 @@ class HttpControl:
     def stage(self) -> Stage:
         """The scenario and profile being played."""
         state = self._ok("get_scenario")
-        return Stage(str(state["scenario"]), str(state["profile"]))
+        return Stage(str(state["scenario"]), str(state["profile"]), str(state["era"]))
 
-    def load_scenario(self, name: str, profile: str | None = None) -> None:
+    def load_scenario(self, name: str, profile: str | None = None, era: str | None = None) -> None:
         """Start a scenario by name; ``LookupError`` if the mock has no such scenario."""
-        status, body = self.call("load_scenario", {"name": name, "profile": profile})
+        status, body = self.call("load_scenario", {"name": name, "profile": profile, "era": era})
         if status == 404:
             raise LookupError(body.get("why") if isinstance(body, dict) else f"unknown scenario {name!r}")
         if status != 200:

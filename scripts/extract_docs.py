@@ -7,12 +7,19 @@ memory wherever the documentation is present and fails when a data file differs 
     python scripts/extract_docs.py           # rewrite tests/data/docs/
     python scripts/extract_docs.py --check   # exit 1 if the committed files differ from the docs
 
-Two files are written:
+These files are written:
 
 ``seed_flow.json``
     The six curl commands of the seed flow ("Extending a Job and terminating it early"), each as written
     (the whole command, with the docs generator's malformed ``Content-Type`` header) and parsed (method,
     path, query, headers in order, raw body), with the documented response and the comment before it.
+
+``flow_2024.json``
+    The same for the flow as UCloud documents it today (``reference/jobs_extendAndCancel.md``, 2024 era).
+
+``flow_history.json``
+    The same for each older version of that page in ``reference/history/``, by source: the tests show which
+    era each one equals.
 
 ``payloads.json``
     Every JSON payload of the Jobs flows that has a type in the Jobs contract, with the schema of
@@ -87,6 +94,8 @@ OUT_DIR = ROOT / "tests" / "data" / "docs"
 SPEC_PATH = ROOT / "openapi" / "jobs.yaml"
 
 SEED = "seed-extend-and-terminate.md"
+FLOW_2024 = "reference/jobs_extendAndCancel.md"
+HISTORY = "reference/history/*.md"
 # The Jobs flows, as globs relative to the docs folder; every match is read, in sorted order.
 SOURCES = (
     SEED,
@@ -503,8 +512,8 @@ def _payloads_of(docs_dir: Path, schemas: Collection[str], source: str) -> list[
     return result
 
 
-def _seed_flow(docs_dir: Path) -> dict[str, Any]:
-    text = (docs_dir / SEED).read_text(encoding="utf-8")
+def _flow(docs_dir: Path, source: str) -> dict[str, Any]:
+    text = (docs_dir / source).read_text(encoding="utf-8")
     title = _TITLE.search(text)
     flows = communication_flows(text)
     preamble, calls = parse_curl_block(flows["curl"])
@@ -527,7 +536,7 @@ def _seed_flow(docs_dir: Path) -> dict[str, Any]:
             "response": curl.response,
         })
     return {
-        "source": SEED,
+        "source": source,
         "title": title.group(1).strip() if title else None,
         "preamble": preamble,
         "steps": steps,
@@ -547,7 +556,11 @@ def extract(docs_dir: Path = DOCS_DIR, schema_names: Collection[str] | None = No
             raise ValueError(f"two payloads share the id {entry['id']}")
         seen.add(entry["id"])
     return {
-        "seed_flow.json": _seed_flow(docs_dir),
+        "seed_flow.json": _flow(docs_dir, SEED),
+        "flow_2024.json": _flow(docs_dir, FLOW_2024),
+        "flow_history.json": {path.relative_to(docs_dir).as_posix(): _flow(docs_dir,
+                                                                          path.relative_to(docs_dir).as_posix())
+                              for path in sorted(docs_dir.glob(HISTORY))},
         "payloads.json": {
             "generatedBy": "scripts/extract_docs.py",
             "sources": sources,

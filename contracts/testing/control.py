@@ -9,15 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from contracts.profiles import DEFAULT_ERA
+
 __all__ = ["MockControl", "Stage"]
 
 
 @dataclass(frozen=True)
 class Stage:
-    """What a mock is playing: a scenario, under a profile."""
+    """What a mock is playing: a scenario, under a profile, in an era of the documentation."""
 
     scenario: str
     profile: str
+    era: str = DEFAULT_ERA
 
 
 class MockControl(Protocol):
@@ -39,6 +42,6 @@ class MockControl(Protocol):
         """The scenario and profile being played."""
         ...
 
-    def load_scenario(self, name: str, profile: str | None = None) -> None:
-        """Start a scenario by name, under ``profile`` (its own when None)."""
+    def load_scenario(self, name: str, profile: str | None = None, era: str | None = None) -> None:
+        """Start a scenario by name, under ``profile`` and in ``era`` (its own when None)."""
         ...

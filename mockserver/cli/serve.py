@@ -11,7 +11,7 @@ from types import FrameType
 from typing import Any
 
 from contracts.errors import ContractError
-from contracts.profiles import PROFILES
+from contracts.profiles import ERAS, PROFILES
 from mockserver.api import MockServer
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import ServerError, create_app
@@ -38,6 +38,10 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)")
     parser.add_argument("--profile", choices=tuple(PROFILES), default=None,
                         help="; ".join(f"{name}: {what}" for name, what in PROFILES.items())
+                             + " (default: the scenario's)")
+    parser.add_argument("--era", choices=tuple(ERAS), default=None,
+                        help="the documentation the docs profile follows: "
+                             + "; ".join(f"{name}, {what}" for name, what in ERAS.items())
                              + " (default: the scenario's)")
     parser.add_argument("--scenario", default=None, metavar="NAME|PATH",
                         help="a bundled scenario by name, or a scenario file (default: extend-and-terminate)")
@@ -80,7 +84,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"ucloud-jobs serve: error: --port {args.port} is not between 0 and 65535", file=sys.stderr)
         return 2
     try:
-        app = create_app(scenario=args.scenario, profile=args.profile, real_clock=args.real_clock,
+        app = create_app(scenario=args.scenario, profile=args.profile, era=args.era, real_clock=args.real_clock,
                          users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
                          journal_size=args.journal_size,
                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
@@ -111,7 +115,7 @@ def serve(args: argparse.Namespace) -> int:
         for stopping in (signal.SIGINT, signal.SIGTERM):
             previous[stopping] = signal.signal(stopping, _stop)
         print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
-              f"{engine.profile.name}, {clock}); admin API at {server.url}/_mock/; Ctrl-C stops", flush=True)
+              f"{engine.profile.name}, era {engine.profile.era}, {clock}); admin API at {server.url}/_mock/; Ctrl-C stops", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

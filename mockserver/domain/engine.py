@@ -46,7 +46,7 @@ class Engine:
     # ------------------------------------------------------------------ state
     def _load(self, scenario: Scenario, profile: Profile | None, *, rewind: bool = True) -> None:
         self.scenario = scenario
-        self.profile = profile if profile is not None else profile_named(scenario.profile)
+        self.profile = profile if profile is not None else profile_named(scenario.profile, scenario.era)
         self.lifecycle = Lifecycle(self.profile, scenario.messages, scenario.queue_delay_ms, self.vocabulary)
         self.store = Store()
         self.timeline = Timeline()

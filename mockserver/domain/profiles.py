@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from contracts.profiles import DOCS, UCLOUD
+from contracts.profiles import DEFAULT_ERA, DOCS, ERAS, UCLOUD
 from contracts.profiles import PROFILES as PROFILE_NAMES
 from mockserver.domain import render
 from mockserver.domain.jobs import Job, Update
@@ -24,6 +24,12 @@ class Profile:
     name = "base"
     #: Whether the provider supports ``jobs.extend``; a provider that does not answers 400.
     supports_extension = True
+
+    def __init__(self, era: str = DEFAULT_ERA) -> None:
+        if era not in ERAS:
+            raise ValueError(f"unknown era {era!r}; known eras: {', '.join(ERAS)}")
+        #: The era of the documentation this profile renders (the service has one rendering, today's).
+        self.era = era
 
     def on_created(self, job: Job, now: int) -> Job:
         """Fields set when the job is created."""
@@ -73,8 +79,8 @@ class DocsProfile(Profile):
         return replace(job, expires_at=None)
 
     def render(self, job: Job, flags: Flags, viewer: str) -> JsonObject:
-        """The seed's layout."""
-        return render.job_2021(job)
+        """The layout of the era's documentation."""
+        return render.job_2021(job) if self.era == "2021" else render.documented_2024(job)
 
 
 class UcloudProfile(Profile):
@@ -109,9 +115,10 @@ if set(PROFILES) != set(PROFILE_NAMES):  # pragma: no cover - a profile named in
     raise ImportError(f"mockserver implements {sorted(PROFILES)}; contracts.profiles names {sorted(PROFILE_NAMES)}")
 
 
-def profile_named(name: str) -> Profile:
-    """A fresh profile object by name; ``ValueError`` listing the known names otherwise."""
+def profile_named(name: str, era: str = DEFAULT_ERA) -> Profile:
+    """A fresh profile object by name, for an era; ``ValueError`` listing the known names otherwise."""
     try:
-        return PROFILES[name]()
+        kind = PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}") from None
+    return kind(era)

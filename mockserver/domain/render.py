@@ -12,7 +12,7 @@ from typing import Any
 from mockserver.domain.jobs import Job, Update
 from mockserver.domain.products import MACHINE, resolved_product, support
 
-__all__ = ["Flags", "JsonObject", "duration", "job_2021", "job_2024"]
+__all__ = ["Flags", "JsonObject", "documented_2024", "duration", "job_2021", "job_2024"]
 
 Flags = Mapping[str, Any]
 JsonObject = dict[str, Any]
@@ -52,6 +52,37 @@ def job_2021(job: Job) -> JsonObject:
     }
 
 
+def documented_2024(job: Job) -> JsonObject:
+    """Today's documented shape (reference/jobs_extendAndCancel.md): the 2024 fields, the examples' values.
+
+    As in the 2021 rendering, the include flags are not honoured, and startedAt, output and permissions are
+    null; the specification echoes the fields the 2024 pages add.
+    """
+    spec = job.specification
+    return {
+        "id": job.id,
+        "owner": _owner(job),
+        "updates": [_update_2024(update) for update in job.updates],
+        "specification": {
+            **_specification(job, spec.get("parameters"), spec.get("resources")),
+            **_newer_specification(job),
+        },
+        "status": {
+            "state": job.state,
+            "jobParametersJson": None,
+            "startedAt": None,
+            "expiresAt": job.expires_at,
+            "resolvedApplication": None,
+            "resolvedSupport": None,
+            "resolvedProduct": None,
+            "allowRestart": False,
+        },
+        "createdAt": job.created_at,
+        "output": None,
+        "permissions": None,
+    }
+
+
 def job_2024(job: Job, flags: Flags, viewer: str) -> JsonObject:
     """The shape of UCloud's 2024 API as the service fills it, honouring the include flags."""
     spec = job.specification
@@ -65,9 +96,7 @@ def job_2024(job: Job, flags: Flags, viewer: str) -> JsonObject:
         "specification": {
             **_specification(job, (spec.get("parameters") or {}) if with_parameters else None,
                              (spec.get("resources") or []) if with_parameters else None),
-            "openedFile": spec.get("openedFile"),
-            "restartOnExit": spec.get("restartOnExit"),
-            "sshEnabled": spec.get("sshEnabled"),
+            **_newer_specification(job),
         },
         "status": {
             "state": job.state,
@@ -106,6 +135,13 @@ def _specification(job: Job, parameters: Any, resources: Any) -> JsonObject:
         "resources": resources,
         "timeAllocation": _allocation(job),
     }
+
+
+def _newer_specification(job: Job) -> JsonObject:
+    """The fields of JobSpecification that the 2024 documentation adds."""
+    spec = job.specification
+    return {"openedFile": spec.get("openedFile"), "restartOnExit": spec.get("restartOnExit"),
+            "sshEnabled": spec.get("sshEnabled")}
 
 
 def _application(job: Job) -> JsonObject:

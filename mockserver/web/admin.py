@@ -116,20 +116,21 @@ def clear_journal(control: Control, request: ApiRequest) -> Any:
 
 def get_scenario(control: Control, request: ApiRequest) -> Any:
     """GET /_mock/scenario: the current scenario and the ones that can be loaded."""
-    return {**control.state(), "available": control.available(), "profiles": control.profiles()}
+    return {**control.state(), "available": control.available(), "profiles": control.profiles(),
+            "eras": control.eras()}
 
 
 def load_scenario(control: Control, request: ApiRequest) -> Any:
-    """POST /_mock/scenario with {"name": ..., "profile": ...}: load a bundled or configured scenario by name."""
+    """POST /_mock/scenario with {"name": ..., "profile": ..., "era": ...}: load a scenario by name."""
     document = _json_object(request)
-    name, profile = document.get("name"), document.get("profile")
+    name, profile, era = document.get("name"), document.get("profile"), document.get("era")
     if not isinstance(name, str):
-        raise ApiError(400, 'Bad Request: send {"name": "<scenario>"} (and optionally "profile")')
-    if profile is not None and (not isinstance(profile, str) or profile not in control.profiles()):
-        raise ApiError(400, f"Bad Request: unknown profile {profile!r}; known profiles: "
-                            f"{', '.join(control.profiles())}")
+        raise ApiError(400, 'Bad Request: send {"name": "<scenario>"} (and optionally "profile" and "era")')
+    for key, value, known in (("profile", profile, control.profiles()), ("era", era, control.eras())):
+        if value is not None and (not isinstance(value, str) or value not in known):
+            raise ApiError(400, f"Bad Request: unknown {key} {value!r}; known: {', '.join(known)}")
     try:
-        control.load_scenario(name, profile)
+        control.load_scenario(name, profile, era)
     except (ScenarioNotFound, ContractError) as error:
         raise ApiError(404, str(error)) from None
     return control.state()

@@ -192,11 +192,11 @@ class MockApp:
 
 
 def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile | None = None,
-               clock: Clock | None = None, real_clock: bool = False, users: Mapping[str, str] | None = None,
+               era: str | None = None, clock: Clock | None = None, real_clock: bool = False, users: Mapping[str, str] | None = None,
                scenario_dirs: Sequence[str | Path] = (), journal_size: int = 1000,
                admin: AdminPolicy | None = None, validate_responses: bool = False,
                contract: Contract | None = None) -> MockApp:
-    """Build the mock: a scenario (by name, or the seed), a profile (the scenario's unless given), a clock.
+    """Build the mock: a scenario (by name, or the seed), a profile and era (the scenario's unless given), a clock.
 
     The clock is virtual, starting at the scenario's start, unless ``clock`` is given or ``real_clock`` is set.
     ``users`` maps bearer tokens to usernames; without it any non-empty token is accepted.
@@ -206,7 +206,10 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
         scenario = DEFAULT_SCENARIO
     if isinstance(scenario, str):
         scenario = resolve_scenario(scenario, folders)
-    chosen = profile_named(profile) if isinstance(profile, str) else profile
+    if isinstance(profile, str) or (profile is None and era is not None):
+        chosen = profile_named(profile or scenario.profile, era or scenario.era)
+    else:
+        chosen = profile
     contract = contract if contract is not None else default_contract()
     if clock is None and real_clock:
         clock = SystemClock()

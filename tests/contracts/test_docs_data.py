@@ -61,7 +61,7 @@ def _payloads(**match: str) -> list[corpus.Documented]:
 @needs_docs
 def test_data_files_equal_a_fresh_extraction(extract_docs: ModuleType) -> None:
     files = extract_docs.render(DOCS, SPEC)
-    assert sorted(files) == ["payloads.json", "seed_flow.json"]
+    assert sorted(files) == ["flow_2024.json", "flow_history.json", "payloads.json", "seed_flow.json"]
     committed_names = sorted(p.name for p in corpus.DATA_DIR.iterdir())
     assert committed_names == sorted(files), "a stale or missing file in tests/data/docs"
     for name, text in files.items():
@@ -75,7 +75,7 @@ def test_check_mode_agrees_and_writing_reproduces_the_files(extract_docs: Module
     assert extract_docs.main(["--docs", str(DOCS), "--out", str(corpus.DATA_DIR), "--check"]) == 0
     assert extract_docs.main(["--docs", str(DOCS), "--out", str(tmp_path), "--check"]) == 1
     assert extract_docs.main(["--docs", str(DOCS), "--out", str(tmp_path)]) == 0
-    for name in ("payloads.json", "seed_flow.json"):
+    for name in ("flow_2024.json", "flow_history.json", "payloads.json", "seed_flow.json"):
         assert (tmp_path / name).read_bytes() == (corpus.DATA_DIR / name).read_bytes()
 
 

@@ -132,9 +132,10 @@ def test_the_mock_passes_in_both_profiles(serve: Callable[..., str], profile: st
     assert _verify(url) == 0
     out = capsys.readouterr().out
     assert f"expecting the {profile} profile" in out
-    assert "ok   scenario extend-and-terminate" in out
+    assert "ok   scenario extend-and-terminate\n" in out
+    assert "ok   scenario extend-and-terminate-2024\n" in out
     assert "ok   state machine" in out
-    assert "2 of 2 checks passed" in out
+    assert "3 of 3 checks passed" in out
 
 
 @pytest.mark.parametrize(("defect", "phase", "evidence"), [
@@ -175,10 +176,10 @@ def test_junit_report(serve: Callable[..., str], tmp_path: Path) -> None:
     assert _verify(serve("docs", terminate_ignored), "--junit-xml", str(report)) == 1
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None
-    assert suite.get("tests") == "2"
-    assert suite.get("failures") == "2"
+    assert suite.get("tests") == "3"
+    assert suite.get("failures") == "3"
     failed = [case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None]
-    assert failed == ["scenario extend-and-terminate", "state machine"]
+    assert failed == ["scenario extend-and-terminate", "scenario extend-and-terminate-2024", "state machine"]
     failure = next(case for case in suite.iter("testcase") if case.get("name") == "state machine").find("failure")
     assert failure is not None
     assert "terminate ends the job" in (failure.text or "")

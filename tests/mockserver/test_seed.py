@@ -1,8 +1,10 @@
-"""Acceptance (issue 3, section 4): the documented flow "Extending a Job and terminating it early", verbatim.
+"""Acceptance: the documented flow "Extending a Job and terminating it early", verbatim, in both eras.
 
-The six requests and the documented responses come from ``tests/data/docs/seed_flow.json``, which
-``scripts/extract_docs.py`` extracts from the document (``tests/contracts/test_docs_data.py`` keeps the two in
-step). Nothing here is typed by hand: the curl commands run exactly as written, and the answers must be
+The seed's rendering (2021, ``seed_flow.json``) is replayed by the bundled ``extend-and-terminate`` scenario, and
+today's (2024, ``flow_2024.json``, from reference/jobs_extendAndCancel.md) by ``extend-and-terminate-2024``; the
+two older versions of that page (``flow_history.json``) equal one era each, word for word. The requests and
+documented responses are extracted by ``scripts/extract_docs.py`` (``tests/contracts/test_docs_data.py`` keeps
+them in step). Nothing here is typed by hand: the curl commands run exactly as written, and the answers must be
 JSON-equal to the documented ones, key by key and type by type.
 """
 
@@ -25,9 +27,13 @@ from mockserver.web.app import create_app
 from tests.mockserver.support import serving
 from tests.serve_process import served
 
-FLOW_FILE = Path(__file__).resolve().parents[1] / "data" / "docs" / "seed_flow.json"
-FLOW: dict[str, Any] = json.loads(FLOW_FILE.read_text(encoding="utf-8"))
+DATA = Path(__file__).resolve().parents[1] / "data" / "docs"
+FLOW: dict[str, Any] = json.loads((DATA / "seed_flow.json").read_text(encoding="utf-8"))
 STEPS: list[dict[str, Any]] = FLOW["steps"]
+FLOW_2024: dict[str, Any] = json.loads((DATA / "flow_2024.json").read_text(encoding="utf-8"))
+HISTORY: dict[str, dict[str, Any]] = json.loads((DATA / "flow_history.json").read_text(encoding="utf-8"))
+#: Each era's document and the bundled scenario that replays it.
+ERAS = {"2021": (STEPS, "extend-and-terminate"), "2024": (FLOW_2024["steps"], "extend-and-terminate-2024")}
 ACCESS_TOKEN = "seed-flow-access-token"  # any non-empty token is the user "user" when no --user is given
 JSON_TYPE = "application/json; charset=utf-8"
 CURL_TIMEOUT = 30.0
@@ -83,13 +89,31 @@ def test_differences_name_every_differing_key_strictly() -> None:
     assert differences(STEPS[1]["response"], json.loads(json.dumps(STEPS[1]["response"]))) == []
 
 
-def test_the_data_file_holds_the_six_documented_steps() -> None:
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_the_data_file_holds_the_six_documented_steps(era: str) -> None:
     # Guards the tests below against running over an empty or truncated extraction.
-    assert [step["call"] for step in STEPS] == ["jobs.create", "jobs.retrieve", "jobs.extend", "jobs.retrieve",
+    steps, _ = ERAS[era]
+    assert [step["call"] for step in steps] == ["jobs.create", "jobs.retrieve", "jobs.extend", "jobs.retrieve",
                                                 "jobs.terminate", "jobs.retrieve"]
-    assert all(step["command"].startswith("curl ") and step["status"] == 200 for step in STEPS)
-    assert STEPS[0]["headers"][1] == {"name": "Content-Type",
+    assert all(step["command"].startswith("curl ") and step["status"] == 200 for step in steps)
+    assert steps[0]["headers"][1] == {"name": "Content-Type",
                                       "value": "content-type: application/json; charset=utf-8"}
+
+
+def test_the_eras_differ_where_the_documentation_does() -> None:
+    old, new = STEPS[1]["response"], FLOW_2024["steps"][1]["response"]
+    assert {"acl", "billing"} <= set(old) - set(new)
+    assert {"openedFile", "restartOnExit", "sshEnabled"} <= set(new["specification"]) - set(old["specification"])
+    assert "allowRestart" in set(new["status"]) - set(old["status"])
+    assert {"newTimeAllocation", "allowRestart", "newMounts"} <= set(new["updates"][0]) - set(old["updates"][0])
+
+
+def test_each_older_version_of_the_page_is_one_era_word_for_word() -> None:
+    """Replaying the two eras replays the history too: each older page equals one of them, step for step."""
+    equal_to = {source: [era for era, (steps, _) in ERAS.items() if flow["steps"] == steps]
+                for source, flow in HISTORY.items()}
+    assert equal_to == {"reference/history/jobs_extendAndCancel.2021-10-04.9cb75f2110.md": ["2021"],
+                        "reference/history/jobs_extendAndCancel.2022-09-09.a045350a37.md": ["2024"]}
 
 
 # ---------------------------------------------------------------------------------------------- with curl
@@ -103,14 +127,17 @@ def _serve(*args: str) -> Iterator[str]:
 
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None,
                     reason="the seed's commands are curl commands for a POSIX shell: needs curl and bash on PATH")
-def test_the_seed_curl_commands_run_verbatim_against_ucloud_jobs_serve() -> None:
-    with _serve("--port", "0") as url:
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_the_documented_curl_commands_run_verbatim_against_ucloud_jobs_serve(era: str) -> None:
+    steps, scenario = ERAS[era]
+    # The seed is what serve plays with no options; today's rendering is one option away.
+    with _serve("--port", "0", *(() if era == "2021" else ("--scenario", scenario))) as url:
         environment = {**os.environ, "host": url, "accessToken": ACCESS_TOKEN}
         # The commands are the document's; a proxy configured on this machine is not part of them.
         for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
             environment.pop(name, None)
         environment["no_proxy"] = environment["NO_PROXY"] = "*"
-        for step in STEPS:
+        for step in steps:
             done = subprocess.run(["bash", "-c", step["command"]], env=environment, capture_output=True,
                                   timeout=CURL_TIMEOUT, check=False)
             assert done.returncode == 0, (f"step {step['step']}: curl exited {done.returncode}: "
@@ -121,29 +148,22 @@ def test_the_seed_curl_commands_run_verbatim_against_ucloud_jobs_serve() -> None
 # ------------------------------------------------------------------------------------------ with http.client
 
 @contextlib.contextmanager
-def _seed_server() -> Iterator[HttpServer]:
-    """The mock as ``ucloud-jobs serve`` builds it with no options, in this process, on an ephemeral port.
+def _seed_server(scenario: str = "extend-and-terminate") -> Iterator[HttpServer]:
+    """The mock as ``ucloud-jobs serve --scenario SCENARIO`` builds it, in this process, on an ephemeral port.
 
     It also checks its own answers against the spec (which changes no answer); any failure inside it fails
     the test.
     """
-    with serving(create_app(validate_responses=True)) as server:
+    with serving(create_app(scenario=scenario, validate_responses=True)) as server:
         yield server
 
 
-@pytest.fixture
-def seed_server() -> Iterator[HttpServer]:
-    """See ``_seed_server``."""
-    with _seed_server() as server:
-        yield server
-
-
-def _replay(server: HttpServer) -> list[tuple[int, str, bytes]]:
+def _replay(server: HttpServer, steps: list[dict[str, Any]] = STEPS) -> list[tuple[int, str, bytes]]:
     """Send each step as recorded (method, path, query, headers, body); status, Content-Type, body of each."""
     answers = []
     connection = http.client.HTTPConnection(server.host, server.port, timeout=CURL_TIMEOUT)
     try:
-        for step in STEPS:
+        for step in steps:
             target = step["path"] + (f"?{step['query']}" if step["query"] else "")
             connection.putrequest(step["method"], target, skip_accept_encoding=True)
             for header in step["headers"]:  # in order, and the malformed Content-Type just as written
@@ -159,10 +179,13 @@ def _replay(server: HttpServer) -> list[tuple[int, str, bytes]]:
     return answers
 
 
-def test_the_seed_requests_as_recorded_get_the_documented_answers(seed_server: HttpServer) -> None:
-    answers = _replay(seed_server)
-    assert len(answers) == len(STEPS) == 6
-    for step, (status, content_type, body) in zip(STEPS, answers, strict=True):
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_the_documented_requests_as_recorded_get_the_documented_answers(era: str) -> None:
+    steps, scenario = ERAS[era]
+    with _seed_server(scenario) as server:
+        answers = _replay(server, steps)
+    assert len(answers) == len(steps) == 6
+    for step, (status, content_type, body) in zip(steps, answers, strict=True):
         assert (status, content_type) == (step["status"], JSON_TYPE), (
             f"step {step['step']} ({step['call']}): {status} {content_type} {body[:300]!r}")
         check_step(step, body)

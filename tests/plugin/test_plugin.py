@@ -295,7 +295,7 @@ def test_the_options_are_a_group_in_help(consumer: pytest.Pytester) -> None:
         "*--ucloud-examples*",
     ])
     markers = run(consumer, "--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.ucloud_scenario(name, profile=None):*"])
+    markers.stdout.fnmatch_lines(["@pytest.mark.ucloud_scenario(name, profile=None, era=None):*"])
 
 
 def test_an_unknown_profile_is_a_usage_error(consumer: pytest.Pytester) -> None:
