@@ -155,8 +155,23 @@ def _explain_any_of(error: ValidationError) -> Iterator[Violation]:
         for sub in _branches(error).get(others[0], []):
             yield from _explain(sub, nullable=nullable and list(sub.absolute_path) == list(error.absolute_path))
         return
-    yield _violation(error, "anyOf", "one of the allowed forms", f"{show(error.instance)} matches none of the "
-                     "allowed forms")
+    yield _named_form(error, "anyOf") or _violation(
+        error, "anyOf", "one of the allowed forms", f"{show(error.instance)} matches none of the allowed forms")
+
+
+def _named_form(error: ValidationError, keyword: str) -> Violation | None:
+    """A union that says what it is: a choice of constants ("is not one of a, b"), or a titled form."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    branches = schema.get(keyword, [])
+    if branches and all(isinstance(branch, dict) and "const" in branch for branch in branches):
+        listed = ", ".join(str(branch["const"]) for branch in branches)
+        return _violation(error, "enum", f"one of {listed}", f"{show(error.instance)} is not one of {listed}")
+    title = schema.get("title")
+    if isinstance(title, str):
+        detail = schema.get("description")
+        return _violation(error, keyword, title, f"{show(error.instance)} is not {title}"
+                                                 + (f" ({detail})" if isinstance(detail, str) else ""))
+    return None
 
 
 def _explain_one_of(error: ValidationError) -> Iterator[Violation]:
@@ -168,8 +183,9 @@ def _explain_one_of(error: ValidationError) -> Iterator[Violation]:
     instance = error.instance
     base = pointer_of(error.absolute_path)
     if field is None:
-        yield _violation(error, "oneOf", "exactly one of the allowed forms",
-                         f"{show(instance)} does not match exactly one of the allowed forms")
+        yield _named_form(error, "oneOf") or _violation(
+            error, "oneOf", "exactly one of the allowed forms",
+            f"{show(instance)} does not match exactly one of the allowed forms")
         return
     if not isinstance(instance, dict):
         yield _violation(error, "type", "object", f"{show(instance)} is not of type object")

@@ -12,23 +12,13 @@ from typing import Any
 import yaml
 
 from contracts.errors import ContractError
+from contracts.paths import spec_path
 
 __all__ = ["Operation", "Parameter", "Spec", "default_spec", "spec_path"]
 
 JsonObject = dict[str, Any]
 
 _SCHEMA_PREFIX = "#/components/schemas/"
-
-
-def spec_path() -> Path:
-    """The bundled ``jobs.yaml``: inside the installed package, or ``openapi/`` of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "_openapi", here.parent / "openapi"):
-        candidate = folder / "jobs.yaml"
-        if candidate.is_file():
-            return candidate
-    raise ContractError(f"the bundled OpenAPI document is missing (looked in {here / '_openapi'} and "
-                        f"{here.parent / 'openapi'}); reinstall ucloud-jobs-contract")
 
 
 def _load_yaml(path: Path) -> JsonObject:

@@ -149,5 +149,9 @@ class Control:
     def state(self) -> dict[str, Any]:
         """What the mock is doing, for people: scenario, profile, clock, jobs and requests served."""
         engine = self.engine
+        script = engine.script
+        following = script.next_step
         return {"scenario": engine.scenario.name, "profile": engine.profile.name, "era": engine.profile.era,
-                "nowMs": engine.now(), "jobs": len(engine.store), "requests": engine.requests_seen}
+                "nowMs": engine.now(), "jobs": len(engine.store), "requests": engine.requests_seen,
+                "script": {"played": script.cursor, "steps": len(engine.scenario.steps),
+                           "next": None if following is None else following.call}}

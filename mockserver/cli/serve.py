@@ -115,7 +115,8 @@ def serve(args: argparse.Namespace) -> int:
         for stopping in (signal.SIGINT, signal.SIGTERM):
             previous[stopping] = signal.signal(stopping, _stop)
         print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
-              f"{engine.profile.name}, era {engine.profile.era}, {clock}); admin API at {server.url}/_mock/; Ctrl-C stops", flush=True)
+              f"{engine.profile.name}, era {engine.profile.era}, {clock}); admin API at {server.url}/_mock/; "
+              "Ctrl-C stops", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -11,6 +11,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidTime",
     "ItemsNotFound",
+    "NotAMember",
     "NotSupported",
     "UnknownJob",
 ]
@@ -46,6 +47,14 @@ class NotSupported(DomainError):
 
     def __init__(self, why: str) -> None:
         super().__init__(why, "FEATURE_NOT_SUPPORTED_BY_PROVIDER")
+
+
+class NotAMember(DomainError):
+    """A ``Project`` the caller is not a member of: nobody gets into a project by naming it."""
+
+    def __init__(self, project: str) -> None:
+        super().__init__(f"You are not a member of the project {project!r}")
+        self.project = project
 
 
 class InvalidRequest(DomainError):

@@ -8,12 +8,12 @@ fields (expiresAt, the allocation) is the profile's business; the history of upd
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from contracts.scenario import Messages
 from contracts.vocabulary import Vocabulary
-from mockserver.domain.jobs import Job, Update
+from mockserver.domain.jobs import AclEntry, Job, LogChunk, Update
 from mockserver.domain.profiles import Profile
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Expired",
     "Extended",
     "Lifecycle",
+    "Logged",
     "ProviderUpdate",
     "Started",
     "Suspended",
@@ -63,13 +64,23 @@ class Expired:
 
 @dataclass(frozen=True)
 class ProviderUpdate:
-    """A scripted update from the provider: a new state and/or a status message."""
+    """A scripted update from the provider: a new state, a status message, an output folder (any of them)."""
 
-    state: str | None
-    status: str | None
+    state: str | None = None
+    status: str | None = None
+    output_folder: str | None = None
 
 
-Event = Started | Extended | Terminated | Suspended | Unsuspended | Expired | ProviderUpdate
+@dataclass(frozen=True)
+class Logged:
+    """Output of one rank of the job (for jobs.follow); it adds no update."""
+
+    rank: int
+    stdout: str | None = None
+    stderr: str | None = None
+
+
+Event = Started | Extended | Terminated | Suspended | Unsuspended | Expired | ProviderUpdate | Logged
 
 
 class Lifecycle:
@@ -87,10 +98,11 @@ class Lifecycle:
         return job.state in self._final
 
     def create(self, *, job_id: str, ordinal: int, created_by: str, project: str | None,
-               specification: Mapping[str, Any], allocation_ms: int | None, now: int) -> Job:
+               specification: Mapping[str, Any], allocation_ms: int | None, now: int,
+               acl: tuple[AclEntry, ...] = ()) -> Job:
         """A new job, queued at ``now``."""
-        job = Job(id=job_id, ordinal=ordinal, created_by=created_by, project=project,
-                  specification=specification, created_at=now, state="IN_QUEUE", allocation_ms=allocation_ms)
+        job = Job(id=job_id, ordinal=ordinal, created_by=created_by, project=project, specification=specification,
+                  created_at=now, state="IN_QUEUE", allocation_ms=allocation_ms, acl=acl)
         job = self._record(job, Update(timestamp=now, state="IN_QUEUE", status=self.messages.queued))
         return self.profile.on_created(job, now)
 
@@ -113,6 +125,8 @@ class Lifecycle:
             return self._run(job, now) if job.state == "SUSPENDED" else job
         if isinstance(event, Expired):
             return self._end(job, "EXPIRED", self.messages.expired, now) if job.state == "RUNNING" else job
+        if isinstance(event, Logged):
+            return replace(job, log=(*job.log, LogChunk(now, event.rank, event.stdout, event.stderr)))
         return self._provider_update(job, event, now)
 
     def _record(self, job: Job, update: Update, **changes: Any) -> Job:
@@ -134,7 +148,9 @@ class Lifecycle:
         return self.profile.on_ended(ended, now)
 
     def _provider_update(self, job: Job, event: ProviderUpdate, now: int) -> Job:
-        update = Update(timestamp=now, state=event.state, status=event.status)
+        update = Update(timestamp=now, state=event.state, status=event.status, output_folder=event.output_folder)
+        if event.output_folder is not None:
+            job = replace(job, output_folder=event.output_folder)
         if event.state is None or event.state == job.state:
             return self._record(job, update)
         if event.state == "RUNNING":

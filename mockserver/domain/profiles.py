@@ -13,7 +13,7 @@ from contracts.profiles import DEFAULT_ERA, DOCS, ERAS, UCLOUD
 from contracts.profiles import PROFILES as PROFILE_NAMES
 from mockserver.domain import render
 from mockserver.domain.jobs import Job, Update
-from mockserver.domain.render import Flags, JsonObject
+from mockserver.domain.render import Flags, JsonObject, Viewer
 
 __all__ = ["PROFILES", "DocsProfile", "Profile", "UcloudProfile", "profile_named"]
 
@@ -22,8 +22,10 @@ class Profile:
     """The behaviour shared by every profile; subclasses override what differs."""
 
     name = "base"
-    #: Whether the provider supports ``jobs.extend``; a provider that does not answers 400.
+    #: Whether the provider supports ``jobs.extend`` at all; a provider that does not answers 400.
     supports_extension = True
+    #: UCloud's words when a job's product does not support time extension.
+    extension_unsupported = "Extension of deadline is not supported by the provider"
 
     def __init__(self, era: str = DEFAULT_ERA) -> None:
         if era not in ERAS:
@@ -47,7 +49,7 @@ class Profile:
         """Fields set when the job reaches a final state."""
         return job
 
-    def render(self, job: Job, flags: Flags, viewer: str) -> JsonObject:
+    def render(self, job: Job, flags: Flags, viewer: Viewer) -> JsonObject:
         """The job as the API returns it to ``viewer``."""
         raise NotImplementedError
 
@@ -78,7 +80,7 @@ class DocsProfile(Profile):
         """A job that has ended has no expiresAt."""
         return replace(job, expires_at=None)
 
-    def render(self, job: Job, flags: Flags, viewer: str) -> JsonObject:
+    def render(self, job: Job, flags: Flags, viewer: Viewer) -> JsonObject:
         """The layout of the era's documentation."""
         return render.job_2021(job) if self.era == "2021" else render.documented_2024(job)
 
@@ -92,6 +94,7 @@ class UcloudProfile(Profile):
     """
 
     name = UCLOUD
+    extension_unsupported = "Failure while trying to extend duration. This operation is not supported by the provider."
 
     def on_running(self, job: Job, now: int) -> Job:
         """startedAt = now; expiresAt = startedAt + timeAllocation."""
@@ -105,7 +108,7 @@ class UcloudProfile(Profile):
         return (replace(job, allocation_ms=allocation, expires_at=expires),
                 Update(timestamp=now, new_time_allocation=allocation))
 
-    def render(self, job: Job, flags: Flags, viewer: str) -> JsonObject:
+    def render(self, job: Job, flags: Flags, viewer: Viewer) -> JsonObject:
         """The 2024 layout, honouring the include flags."""
         return render.job_2024(job, flags, viewer)
 

@@ -7,17 +7,26 @@ current type pages and the service. Which layout and which include flags apply i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from mockserver.domain.access import acl_json
 from mockserver.domain.jobs import Job, Update
-from mockserver.domain.products import MACHINE, resolved_product, support
+from mockserver.domain.products import Catalogue
 
-__all__ = ["Flags", "JsonObject", "documented_2024", "duration", "job_2021", "job_2024"]
+__all__ = ["Flags", "JsonObject", "Viewer", "documented_2024", "duration", "job_2021", "job_2024"]
 
 Flags = Mapping[str, Any]
 JsonObject = dict[str, Any]
 
-_OWNER_PERMISSIONS = ["ADMIN", "READ", "EDIT"]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at a job and what the service would tell them: their permissions, the product catalogue."""
+
+    permissions: tuple[str, ...]
+    catalogue: Catalogue
 
 
 def duration(ms: int) -> JsonObject:
@@ -83,12 +92,14 @@ def documented_2024(job: Job) -> JsonObject:
     }
 
 
-def job_2024(job: Job, flags: Flags, viewer: str) -> JsonObject:
+def job_2024(job: Job, flags: Flags, viewer: Viewer) -> JsonObject:
     """The shape of UCloud's 2024 API as the service fills it, honouring the include flags."""
     spec = job.specification
+    catalogue = viewer.catalogue
     with_parameters = flags.get("includeParameters") is True
     with_support = flags.get("includeSupport") is True
-    product = resolved_product(_product(job)) if flags.get("includeProduct") is True or with_support else None
+    product = catalogue.product(job.product) if flags.get("includeProduct") is True or with_support else None
+    support = catalogue.support(job.product) if with_support else None
     return {
         "id": job.id,
         "owner": _owner(job),
@@ -100,19 +111,19 @@ def job_2024(job: Job, flags: Flags, viewer: str) -> JsonObject:
         },
         "status": {
             "state": job.state,
-            "jobParametersJson": _exported(job) if with_parameters else None,
+            "jobParametersJson": _exported(job, catalogue) if with_parameters else None,
             "startedAt": job.started_at,
             "expiresAt": job.expires_at,
             "resolvedApplication": _resolved_application(job) if flags.get("includeApplication") is True else None,
-            "resolvedSupport": {"product": product, "support": support(_product(job))} if with_support else None,
+            "resolvedSupport": {"product": product, "support": support} if product and support else None,
             "resolvedProduct": product,
             "allowRestart": False,
         },
         "createdAt": job.created_at,
-        "output": {"outputFolder": None},
+        "output": {"outputFolder": job.output_folder},
         "permissions": {
-            "myself": list(_OWNER_PERMISSIONS) if viewer == job.created_by else ["READ", "EDIT"],
-            "others": _others(job) if flags.get("includeOthers") is True else None,
+            "myself": list(viewer.permissions),
+            "others": acl_json(job) if flags.get("includeOthers") is True else None,
         },
         "providerGeneratedId": None,
     }
@@ -163,13 +174,6 @@ def _replicas(job: Job) -> int:
     return 1 if replicas is None else int(replicas)
 
 
-def _others(job: Job) -> list[JsonObject]:
-    # In a project, UCloud adds the creator to the job's ACL with READ and EDIT; a personal job has none.
-    if job.project is None:
-        return []
-    return [{"entity": {"type": "user", "username": job.created_by}, "permissions": ["READ", "EDIT"]}]
-
-
 def _resolved_application(job: Job) -> JsonObject:
     application = _application(job)
     return {
@@ -181,8 +185,9 @@ def _resolved_application(job: Job) -> JsonObject:
     }
 
 
-def _exported(job: Job) -> JsonObject:
+def _exported(job: Job, catalogue: Catalogue) -> JsonObject:
     spec = job.specification
+    product = catalogue.product(job.product) or {}
     return {
         "siteVersion": 3,
         "request": {
@@ -200,16 +205,16 @@ def _exported(job: Job) -> JsonObject:
             "sshEnabled": bool(spec.get("sshEnabled") or False),
         },
         "resolvedResources": {"ingress": {}},
-        "machineType": {"cpu": MACHINE["cpu"], "memoryInGigs": MACHINE["memoryInGigs"]},
+        "machineType": {"cpu": product.get("cpu", 0), "memoryInGigs": product.get("memoryInGigs", 0)},
     }
 
 
 def _update_2021(update: Update) -> JsonObject:
-    return {"state": update.state, "outputFolder": None, "status": update.status, "expectedState": None,
+    return {"state": update.state, "outputFolder": update.output_folder, "status": update.status, "expectedState": None,
             "expectedDifferentState": None, "timestamp": update.timestamp}
 
 
 def _update_2024(update: Update) -> JsonObject:
-    return {"state": update.state, "outputFolder": None, "status": update.status, "expectedState": None,
+    return {"state": update.state, "outputFolder": update.output_folder, "status": update.status, "expectedState": None,
             "expectedDifferentState": None, "newTimeAllocation": update.new_time_allocation,
             "allowRestart": None, "newMounts": None, "timestamp": update.timestamp}

@@ -109,12 +109,18 @@ class MockApp:
         operation: str | None = None
         user: str | None = None
         headers: Mapping[str, str] = {}
+        self.engine.forget_cue()
         try:
             operation = self._match(request, "Not Found")
             caller = self.authenticator.caller(request.headers.get("Authorization"), request.headers.get("Project"))
             user = caller.username
             self._apply_fault(operation)
-            payload = API_HANDLERS[operation](ApiCall(request, self.contract, self.engine, self._queries), caller)
+            call = ApiCall(request, self.contract, self.engine, self._queries)
+            if request.method == "HEAD":  # a HEAD request looks; it plays no step of the script
+                with self.engine.probing():
+                    payload = API_HANDLERS[operation](call, caller)
+            else:
+                payload = API_HANDLERS[operation](call, caller)
             body = self._encode(payload) if operation == "jobs.retrieve" else encode(payload)
             status = 200
             if self.validate_responses:
@@ -122,10 +128,11 @@ class MockApp:
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
             answer = self._error(error, request, path, operation)
             status, body, headers = answer.code or 500, answer.body(), answer.extra_headers
+        cue = self.engine.cue()
         self.journal.record(clock_ms=self.engine.clock.now_ms(), method=request.method, path=path,
                             query=request.environ.get("QUERY_STRING", ""), operation=operation, user=user,
-                            status=status, request=request.body_read,
-                            response=body)
+                            status=status, request=request.body_read, response=body,
+                            script=None if cue is None else cue.describe())
         return Response(body, status, headers, content_type=JSON_TYPE)
 
     def _admin(self, request: ApiRequest, path: str) -> Response:
@@ -192,7 +199,8 @@ class MockApp:
 
 
 def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile | None = None,
-               era: str | None = None, clock: Clock | None = None, real_clock: bool = False, users: Mapping[str, str] | None = None,
+               era: str | None = None, clock: Clock | None = None, real_clock: bool = False,
+               users: Mapping[str, str] | None = None,
                scenario_dirs: Sequence[str | Path] = (), journal_size: int = 1000,
                admin: AdminPolicy | None = None, validate_responses: bool = False,
                contract: Contract | None = None) -> MockApp:
@@ -206,10 +214,9 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
         scenario = DEFAULT_SCENARIO
     if isinstance(scenario, str):
         scenario = resolve_scenario(scenario, folders)
+    chosen: Profile | None = profile if not isinstance(profile, str) else None
     if isinstance(profile, str) or (profile is None and era is not None):
         chosen = profile_named(profile or scenario.profile, era or scenario.era)
-    else:
-        chosen = profile
     contract = contract if contract is not None else default_contract()
     if clock is None and real_clock:
         clock = SystemClock()

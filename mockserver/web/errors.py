@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
-from mockserver.domain.errors import DomainError, InvalidRequest, InvalidTime, ItemsNotFound, NotSupported, UnknownJob
+from mockserver.domain.errors import (
+    DomainError,
+    InvalidRequest,
+    InvalidTime,
+    ItemsNotFound,
+    NotAMember,
+    NotSupported,
+    UnknownJob,
+)
 from mockserver.web.encoding import JSON_TYPE, encode
 
 if TYPE_CHECKING:
@@ -21,6 +29,7 @@ __all__ = ["ApiError", "error_body", "from_domain", "from_werkzeug"]
 
 _STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (UnknownJob, 404),
+    (NotAMember, 403),
     (ItemsNotFound, 404),
     (NotSupported, 400),
     (InvalidRequest, 400),

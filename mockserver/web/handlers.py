@@ -99,6 +99,36 @@ def unsuspend(call: ApiCall, caller: Caller) -> Any:
     return _units(ids)
 
 
+def open_interactive_session(call: ApiCall, caller: Caller) -> Any:
+    """jobs.openInteractiveSession."""
+    return {"responses": call.engine.open_sessions(caller, call.body("jobs.openInteractiveSession")["items"])}
+
+
+def retrieve_products(call: ApiCall, caller: Caller) -> Any:
+    """jobs.retrieveProducts."""
+    return call.engine.products(caller)
+
+
+def retrieve_utilization(call: ApiCall, caller: Caller) -> Any:
+    """jobs.retrieveUtilization."""
+    return call.engine.utilization(caller, call.query("jobs.retrieveUtilization")["jobId"])
+
+
+def update_acl(call: ApiCall, caller: Caller) -> Any:
+    """jobs.updateAcl."""
+    items = call.body("jobs.updateAcl")["items"]
+    call.engine.update_acl(caller, items)
+    return _units(items)
+
+
+def init(call: ApiCall, caller: Caller) -> Any:
+    """jobs.init: the body, if any, must be a JSON object (UCloud's Unit)."""
+    if call.request.content_length:
+        call.body("jobs.init")
+    call.engine.init(caller)
+    return {}
+
+
 def _ids(body: Any) -> list[str]:
     return [item["id"] for item in body["items"]]
 
@@ -117,4 +147,9 @@ API_HANDLERS: dict[str, Handler] = {
     "jobs.terminate": terminate,
     "jobs.suspend": suspend,
     "jobs.unsuspend": unsuspend,
+    "jobs.openInteractiveSession": open_interactive_session,
+    "jobs.retrieveProducts": retrieve_products,
+    "jobs.retrieveUtilization": retrieve_utilization,
+    "jobs.updateAcl": update_acl,
+    "jobs.init": init,
 }

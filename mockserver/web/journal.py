@@ -33,13 +33,14 @@ class Entry:
     request_size: int
     response: bytes
     response_size: int
+    script: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as the admin API shows it."""
         return {"seq": self.seq, "clockMs": self.clock_ms, "method": self.method, "path": self.path,
                 "query": self.query, "operation": self.operation, "user": self.user, "status": self.status,
                 "request": _text(self.request, self.request_size),
-                "response": _text(self.response, self.response_size)}
+                "response": _text(self.response, self.response_size), "script": self.script}
 
 
 class Journal:
@@ -52,7 +53,7 @@ class Journal:
         self._lock = threading.Lock()
 
     def record(self, *, clock_ms: int, method: str, path: str, query: str, operation: str | None,
-               user: str | None, status: int, request: bytes, response: bytes) -> None:
+               user: str | None, status: int, request: bytes, response: bytes, script: str | None = None) -> None:
         """Add an entry (bodies are clipped to 4 KiB)."""
         if self.capacity <= 0:
             return
@@ -60,7 +61,7 @@ class Journal:
             self._seq += 1
             self._entries.append(Entry(self._seq, clock_ms, method, path, query[:_BODY_LIMIT], operation, user,
                                        status, request[:_BODY_LIMIT], len(request), response[:_BODY_LIMIT],
-                                       len(response)))
+                                       len(response), script))
 
     def clear(self) -> None:
         """Forget every entry."""

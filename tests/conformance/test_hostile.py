@@ -156,8 +156,9 @@ CORPUS: dict[str, Hostile] = {
                                                        names=("surrogate",)),
     "0xFF in the query": Hostile(raw("GET", b"/api/jobs/retrieve?id=%FF%FE"), 404, why="Unknown job"),
     "0xFF in the token": Hostile(raw("GET", "/api/jobs/browse", token=b"\xff\xfe"), 401, why="Unauthorized"),
-    "0xFF in the Project header": Hostile(
-        post_json("/api/jobs/terminate", {"items": [{"id": "1"}]}, b"Project: \xff\xfe"), 404, why=BULK_NOT_FOUND),
+    "0xFF in the Project header": Hostile(  # nobody gets into a project by naming it
+        post_json("/api/jobs/terminate", {"items": [{"id": "1"}]}, b"Project: \xff\xfe"), 403,
+        why="You are not a member of the project '\xff\xfe'"),
     "NUL in a header": Hostile(raw("GET", "/api/jobs/browse", b"", b"X-Anything: a\x00b"), 400),
     # --------------------------------------------------------------- nesting
     "JSON nested 10,000 deep (arrays)": Hostile(post("/api/jobs", DEEP_ARRAY), 400, names=("nested",)),

@@ -176,8 +176,9 @@ def test_an_operation_response_body(here: Path, capsys: pytest.CaptureFixture[st
         (["--schema", "Job", "--status", "200"],
          "--request and --status go with --operation, not with --schema"),
         (["--operation", "jobs.nope", "--request"],
-         "unknown operation 'jobs.nope'; known operations: jobs.browse, jobs.create, jobs.extend, "
-         "jobs.retrieve, jobs.search, jobs.suspend, jobs.terminate, jobs.unsuspend"),
+         "unknown operation 'jobs.nope'; known operations: jobs.browse, jobs.create, jobs.extend, jobs.init, "
+         "jobs.openInteractiveSession, jobs.retrieve, jobs.retrieveProducts, jobs.retrieveUtilization, "
+         "jobs.search, jobs.suspend, jobs.terminate, jobs.unsuspend, jobs.updateAcl"),
     ],
 )
 def test_operation_usage_errors_exit_2(here: Path, capsys: pytest.CaptureFixture[str], arguments: list[str],

@@ -39,6 +39,14 @@ OPERATIONS: dict[str, tuple[str, str, str | None, str]] = {
     "jobs.terminate": ("POST", "/api/jobs/terminate", "BulkRequest_FindByStringId", "BulkResponse_Unit"),
     "jobs.suspend": ("POST", "/api/jobs/suspend", "BulkRequest_FindByStringId", "BulkResponse_Unit"),
     "jobs.unsuspend": ("POST", "/api/jobs/unsuspend", "BulkRequest_FindByStringId", "BulkResponse_Unit"),
+    "jobs.openInteractiveSession": ("POST", "/api/jobs/interactiveSession",
+                                    "BulkRequest_JobsOpenInteractiveSessionRequestItem",
+                                    "BulkResponse_OpenSessionWithProvider"),
+    "jobs.retrieveProducts": ("GET", "/api/jobs/retrieveProducts", None,
+                              "SupportByProvider_Product.Compute_ComputeSupport"),
+    "jobs.retrieveUtilization": ("GET", "/api/jobs/retrieveUtilization", None, "JobsRetrieveUtilizationResponse"),
+    "jobs.updateAcl": ("POST", "/api/jobs/updateAcl", "BulkRequest_UpdatedAcl", "BulkResponse_Unit"),
+    "jobs.init": ("POST", "/api/jobs/init", "Unit", "Unit"),
 }
 
 # REFERENCE.md §1: the request type of each GET call, whose `flags` object is flattened into the query.

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from werkzeug.test import Client, TestResponse
 
-from contracts.scenario import resolve_scenario
+from contracts.scenario import Offer, Scenario, resolve_scenario
 from contracts.spec import default_spec
 from contracts.validation import default_contract
 from mockserver.server import HttpServer
@@ -39,6 +39,22 @@ SEED = resolve_scenario("extend-and-terminate")
 #: The seed's world (clock start, first id, queue delay, profile) without its scripted steps: the clock moves
 #: only when a test moves it, whatever the number of requests.
 UNSCRIPTED = dataclasses.replace(SEED, steps=())
+#: Every feature a product's support can have, on an enabled container backend and an enabled virtual machine.
+EVERYTHING = {"docker": dict.fromkeys(("enabled", "web", "vnc", "logs", "terminal", "peers", "timeExtension",
+                                        "utilization"), True),
+              "virtualMachine": dict.fromkeys(("enabled", "suspension"), True)}
+
+
+def offer(product: Mapping[str, str], **support: Any) -> Offer:
+    """A catalogue entry for ``product``: the documented example machine, with ``support`` (default everything)."""
+    return Offer(id=product["id"], category=product["category"], provider=product["provider"],
+                 description="A test machine", cpu=1, memory_in_gigs=2, gpu=0, price_per_unit=1_000_000,
+                 free_to_use=False, support=support or EVERYTHING)
+
+
+def world(*products: Mapping[str, str], **changes: Any) -> Scenario:
+    """The unscripted seed's world with these products (besides the documented ones) and other ``changes``."""
+    return dataclasses.replace(UNSCRIPTED, products=(*UNSCRIPTED.products, *(offer(p) for p in products)), **changes)
 
 _DEFAULT: Any = object()
 

@@ -28,8 +28,8 @@ def test_reset_forgets_every_job_and_restarts_the_scenario(make_app: AppFactory)
     client.post("/_mock/faults", {"faults": [{"operation": "jobs.browse", "latencyMs": 10}]})
     response = client.post("/_mock/reset")
     assert response.status_code == 200
-    assert response.json == {"scenario": "extend-and-terminate", "profile": "ucloud", "nowMs": T0, "jobs": 0,
-                             "requests": 0}
+    assert response.json == {"scenario": "extend-and-terminate", "profile": "ucloud", "era": "2021", "nowMs": T0,
+                             "jobs": 0, "requests": 0, "script": {"played": 0, "steps": 0, "next": None}}
     assert client.get("/_mock/journal").json["entries"] == []
     assert client.get("/_mock/faults").json == {"faults": []}
     assert client.browse()["items"] == []

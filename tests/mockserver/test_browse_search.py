@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.mockserver.support import QUEUE_DELAY_MS, SECOND_MS, T0, ApiClient, AppFactory, job_spec
+from tests.mockserver.support import QUEUE_DELAY_MS, SECOND_MS, T0, ApiClient, AppFactory, job_spec, world
 
 HONOURED = [10, 25, 50, 100, 250, 1000]
 DEFAULT_SIZE = 50
@@ -37,10 +37,10 @@ def _product(provider: str, category: str, product_id: str) -> dict[str, str]:
 @pytest.fixture
 def catalogue(make_app: AppFactory) -> tuple[ApiClient, list[Made]]:
     """Twelve jobs of three applications on three products, created a second apart; some suspended or ended."""
-    client = ApiClient(make_app(profile="ucloud"))
-    apps = ["Alpha-Sim", "beta-render", "gamma"]
     products = [_product("example", "cpu", "cpu-1"), _product("example", "gpu", "gpu-1"),
                 _product("other", "cpu", "cpu-x")]
+    client = ApiClient(make_app(profile="ucloud", scenario=world(*products)))
+    apps = ["Alpha-Sim", "beta-render", "gamma"]
     names = ["Run One", None, "render frames", "run two", "LAST run", "sweep (3)"]
     made = []
     for index in range(12):

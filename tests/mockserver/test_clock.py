@@ -167,9 +167,32 @@ def test_after_the_script_the_clock_holds_or_ticks_per_request(make_app: AppFact
     for index in range(len(times)):
         if index == len(times) - 1:
             client.advance(500)  # a test's own move comes on top of the tick
-        client.browse()
+        if index == 0:
+            client.create_job()  # the script's first step
+        else:
+            client.browse()  # the second, then past the script
         seen.append(client.now())
     assert seen == times
+
+
+def test_a_request_off_the_script_is_served_on_the_clock_as_it_stands(make_app: AppFactory) -> None:
+    """Probes, typos and other calls neither move the clock nor use up the step that waits for its call."""
+    client = ApiClient(make_app(scenario="extend-and-terminate"))
+    assert client.get(f"/api/jobs/retrieve?id={FIRST_ID}").status_code == 404  # the README's probe, first
+    assert client.request("HEAD", "/api/jobs/browse").status_code == 200
+    assert client.browse()["items"] == []
+    state = client.get("/_mock/scenario").json
+    assert (state["requests"], state["script"]) == (3, {"played": 0, "steps": 6, "next": "jobs.create"})
+    _seed_step(client, "jobs.create", str(FIRST_ID))
+    assert client.get("/api/jobs/retrieve?id=nope").status_code == 404  # refused: plays no step
+    for call, at in list(zip(SEED_CALLS, SEED_TIMES, strict=True))[1:]:
+        _seed_step(client, call, str(FIRST_ID))
+        assert client.now() == T0 + at, call
+    scripts = [entry["script"] for entry in client.get("/_mock/journal").json["entries"]]
+    assert scripts == ["off script: step 1 of 6 expects jobs.create", "off script: step 1 of 6 expects jobs.create",
+                       "off script: step 1 of 6 expects jobs.create", "step 1 of 6",
+                       "off script: step 2 of 6 expects jobs.retrieve", "step 2 of 6", "step 3 of 6", "step 4 of 6",
+                       "step 5 of 6", "step 6 of 6"]
 
 
 # ---------------------------------------------------------------------------------------------- the admin clock

@@ -14,7 +14,7 @@ from contracts.spec import default_spec
 from mockserver.web.admin import ADMIN_HANDLERS, ADMIN_PREFIX
 from mockserver.web.handlers import API_HANDLERS
 from mockserver.web.routing import routes
-from tests.mockserver.support import JSON_TYPE, ApiClient, check_response, duration, job_spec
+from tests.mockserver.support import JSON_TYPE, QUEUE_DELAY_MS, ApiClient, check_response, duration, job_spec
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "openapi" / "jobs.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -80,12 +80,16 @@ def test_a_wrong_method_is_a_json_405_that_names_the_right_one(client: ApiClient
 def test_a_trailing_slash_reaches_the_same_operation(client: ApiClient, method: str, path: str,
                                                      operation_id: str) -> None:
     job_id = client.create_job()
+    client.advance(QUEUE_DELAY_MS)  # running, for an interactive session
     if method == "GET":
-        response = client.get(f"{path}/?id={job_id}")
+        response = client.get(f"{path}/?id={job_id}&jobId={job_id}")
     else:
         bodies = {"jobs.create": {"items": [job_spec()]},
                   "jobs.search": {"query": "", "flags": {}},
-                  "jobs.extend": {"items": [{"jobId": job_id, "requestedTime": duration(hours=1)}]}}
+                  "jobs.extend": {"items": [{"jobId": job_id, "requestedTime": duration(hours=1)}]},
+                  "jobs.openInteractiveSession": {"items": [{"id": job_id, "rank": 0, "sessionType": "WEB"}]},
+                  "jobs.updateAcl": {"items": [{"id": job_id, "added": [], "deleted": []}]},
+                  "jobs.init": {}}
         response = client.post(f"{path}/", bodies.get(operation_id, {"items": [{"id": job_id}]}))
     assert response.status_code == 200, response.json
     entry = client.get("/_mock/journal?limit=1").json["entries"][0]

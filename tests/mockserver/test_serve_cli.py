@@ -81,7 +81,7 @@ def test_serve_prints_its_url_on_a_free_port_and_logs_each_request(command: tupl
         assert match is not None, url
         port = int(match.group(1))
         assert 0 < port <= 65535
-        assert "(scenario extend-and-terminate, profile docs, virtual clock at 2021-10-04T06:42:56.235Z)" \
+        assert "(scenario extend-and-terminate, profile docs, era 2021, virtual clock at 2021-10-04T06:42:56.235Z)" \
             in server.banner
         job = create_and_retrieve(url)
         assert (job["id"], job["createdAt"]) == (SEED_FIRST_ID, SEED_START_MS)

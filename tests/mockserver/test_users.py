@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.mockserver.support import BULK_NOT_FOUND, QUEUE_DELAY_MS, ApiClient, AppFactory, duration, job_spec
+from contracts.scenario import Project
+from tests.mockserver.support import BULK_NOT_FOUND, QUEUE_DELAY_MS, ApiClient, AppFactory, duration, job_spec, world
 
 
 def _b64(document: Any) -> str:
@@ -110,29 +111,69 @@ def test_a_user_cannot_see_or_touch_anothers_job(alice_and_bob: tuple[ApiClient,
     assert alice.retrieve(mine, includeUpdates=True) == mine_before  # the mixed bulks did not touch hers either
 
 
+RESEARCH = {"research": Project(id="research", pi="alice", members=("bob",), groups={"team": ("bob",)})}
+
+
+@pytest.fixture
+def project_members(make_app: AppFactory, profile: str) -> tuple[ApiClient, ApiClient]:
+    """alice, the PI of the project research, and bob, a member of it."""
+    app = make_app(profile=profile, scenario=world(projects=RESEARCH), users={"t1": "alice", "t2": "bob"})
+    return ApiClient(app, token="t1"), ApiClient(app, token="t2")
+
+
+def grant(client: ApiClient, job_id: str, *permissions: str, user: str = "bob") -> None:
+    """alice grants (or, with no permissions, revokes) ``user``'s access to a job."""
+    entity = {"type": "user", "username": user}
+    added = [{"entity": entity, "permissions": list(permissions)}] if permissions else []
+    response = client.post("/api/jobs/updateAcl", {"items": [{"id": job_id, "added": added,
+                                                               "deleted": [] if permissions else [entity]}]})
+    assert response.status_code == 200, response.json
+
+
 def test_the_project_header_sets_the_owners_project_and_scopes_visibility(
-        alice_and_bob: tuple[ApiClient, ApiClient]) -> None:
-    alice, bob = alice_and_bob
+        project_members: tuple[ApiClient, ApiClient]) -> None:
+    alice, _ = project_members
     personal = alice.create_job()
     alice.project = "research"
     shared = alice.create_job()
     assert alice.retrieve(shared)["owner"] == {"createdBy": "alice", "project": "research"}
     assert [job["id"] for job in alice.browse()["items"]] == [shared]
     assert alice.get(f"/api/jobs/retrieve?id={personal}").status_code == 404
-
     alice.project = None
     assert [job["id"] for job in alice.browse()["items"]] == [personal]
     assert alice.get(f"/api/jobs/retrieve?id={shared}").status_code == 404
 
-    bob.project = "research"  # a member of the same project sees and changes the project's jobs
-    assert [job["id"] for job in bob.browse()["items"]] == [shared]
-    bob.act("terminate", shared)
-    alice.project = "research"
-    assert alice.retrieve(shared)["status"]["state"] == "SUCCESS"
 
-    bob.project = "other"
+def test_a_member_gets_what_the_acl_grants_and_loses_it_at_once(project_members: tuple[ApiClient, ApiClient]) -> None:
+    alice, bob = project_members
+    alice.project = bob.project = "research"
+    shared = alice.create_job()
+    assert bob.browse()["items"] == []  # a member without a grant does not see the PI's job
+    assert bob.get(f"/api/jobs/retrieve?id={shared}").status_code == 404
+    grant(alice, shared, "READ")
+    assert [job["id"] for job in bob.browse()["items"]] == [shared]
+    before = alice.retrieve(shared, includeUpdates=True)
+    assert bob.bulk("terminate", [{"id": shared}]).status_code == 404  # READ without EDIT changes nothing
+    assert alice.retrieve(shared, includeUpdates=True) == before
+    grant(alice, shared, "EDIT")
+    bob.act("terminate", shared)
+    assert alice.retrieve(shared)["status"]["state"] == "SUCCESS"
+    grant(alice, shared)  # revoked: invisible again, at once
+    assert bob.get(f"/api/jobs/retrieve?id={shared}").status_code == 404
     assert bob.browse()["items"] == []
-    assert bob.bulk("terminate", [{"id": personal}]).status_code == 404
+
+
+def test_nobody_gets_into_a_project_by_naming_it(project_members: tuple[ApiClient, ApiClient]) -> None:
+    alice, bob = project_members
+    alice.project = "research"
+    shared = alice.create_job()
+    bob.project = "other"
+    response = bob.get("/api/jobs/browse")
+    assert (response.status_code, response.json) == (403, {"why": "You are not a member of the project 'other'",
+                                                           "errorCode": None})
+    assert bob.bulk("terminate", [{"id": shared}]).status_code == 403
+    alice.project = "research"
+    assert alice.retrieve(shared)["status"]["state"] == "IN_QUEUE"
 
 
 def test_a_blank_project_header_is_the_personal_workspace(make_app: AppFactory) -> None:
