@@ -7,6 +7,7 @@ mutations of it.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import io
 import json
@@ -450,9 +451,21 @@ def test_schemas_describe_adds_the_first_sentence(capsys: pytest.CaptureFixture[
 
 
 # ---------------------------------------------------------------------------------------------- the program
-def test_version_prints_the_distribution_version(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--version"]) == 0
-    assert capsys.readouterr().out == f"ucloud-jobs {metadata.version('ucloud-jobs-contract')}\n"
+@pytest.mark.parametrize("arguments", [[], ["serve"], ["validate"], ["schemas"], ["verify"]],
+                         ids=["ucloud-jobs", "serve", "validate", "schemas", "verify"])
+def test_version_prints_the_distribution_version_on_every_command(
+    capsys: pytest.CaptureFixture[str], arguments: list[str]
+) -> None:
+    # Before the command's required options are checked: `verify --version` needs no --url.
+    assert main([*arguments, "--version"]) == 0
+    assert capsys.readouterr() == (f"ucloud-jobs {metadata.version('ucloud-jobs-contract')}\n", "")
+
+
+def test_every_command_is_asked_for_its_version() -> None:
+    # A new command gets --version from build_parser; this keeps the list above complete.
+    parser = build_parser()
+    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    assert sorted(subparsers.choices) == ["schemas", "serve", "validate", "verify"]
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
