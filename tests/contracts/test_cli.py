@@ -54,7 +54,7 @@ def _bad_job_lines(name: str) -> list[str]:
     return [
         f"{name}: /id: required field is missing",
         f"{name}: /specification/timeAllocation/minutes: 60 is greater than the maximum of 59",
-        f"{name}: /status/state: 'RUNNIN' is not one of {_states()}",
+        f"{name}: /status/state: 'RUNNIN' is not one of {_states()}; did you mean RUNNING?",
     ]
 
 
@@ -102,7 +102,7 @@ def test_the_key_message_reads_exactly(here: Path, capsys: pytest.CaptureFixture
     assert main(["validate", "--schema", "Job", write(here, "job.json", job)]) == 1
     out, err = capsys.readouterr()
     assert out == ("job.json: /status/state: 'RUNNIN' is not one of "
-                   "IN_QUEUE, RUNNING, CANCELING, SUCCESS, FAILURE, EXPIRED, SUSPENDED\n")
+                   "IN_QUEUE, RUNNING, CANCELING, SUCCESS, FAILURE, EXPIRED, SUSPENDED; did you mean RUNNING?\n")
     assert err == "1 file, 1 invalid, 1 violation\n"
 
 
@@ -189,17 +189,34 @@ def test_operation_usage_errors_exit_2(here: Path, capsys: pytest.CaptureFixture
 
 
 # ---------------------------------------------------------------------------------------------- exit 2
-def test_unknown_schema_exits_2_listing_the_known_names(here: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--schema", "Jobb"], "unknown schema 'Jobb'; did you mean Job?"),
+        (["--schema", "BulkRequest<JobSpecificaton>"],
+         "unknown schema 'BulkRequest<JobSpecificaton>'; did you mean BulkRequest_JobSpecification?"),
+        (["--operation", "jobs.retreive", "--status", "200"],
+         "unknown operation 'jobs.retreive'; did you mean jobs.retrieve?"),
+    ],
+)
+def test_a_mistyped_name_exits_2_naming_the_closest(here: Path, capsys: pytest.CaptureFixture[str],
+                                                     arguments: list[str], message: str) -> None:
     name = write(here, "job.json", SEED_JOB)
-    assert main(["validate", "--schema", "Jbo", name]) == 2
+    assert main(["validate", *arguments, name]) == 2
+    assert capsys.readouterr() == ("", f"{PREFIX}{message}\n")
+
+
+def test_an_unknown_schema_like_none_exits_2_listing_the_known_names(here: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    name = write(here, "job.json", SEED_JOB)
+    assert main(["validate", "--schema", "Xyzzy", name]) == 2
     known = ", ".join(default_spec().schema_names())
-    assert capsys.readouterr() == ("", f"{PREFIX}unknown schema 'Jbo'; known schemas: {known}\n")
+    assert capsys.readouterr() == ("", f"{PREFIX}unknown schema 'Xyzzy'; known schemas: {known}\n")
 
 
 def test_unknown_schema_wins_over_a_missing_file(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--schema", "Jbo", "missing.json"]) == 2
-    assert capsys.readouterr().err.startswith(f"{PREFIX}unknown schema 'Jbo'; known schemas: AclEntity, ")
+    assert capsys.readouterr() == ("", f"{PREFIX}unknown schema 'Jbo'; did you mean Job?\n")
 
 
 def test_a_missing_file_exits_2(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -345,7 +362,7 @@ def test_json_report(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "keyword": "enum",
         "expected": f"one of {_states()}",
         "actual": "'RUNNIN'",
-        "message": f"'RUNNIN' is not one of {_states()}",
+        "message": f"'RUNNIN' is not one of {_states()}; did you mean RUNNING?",
     }
     assert [v["pointer"] for v in report["files"][1]["violations"]] == [
         "/id", "/specification/timeAllocation/minutes", "/status/state"]
