@@ -84,7 +84,7 @@ def _render_json(results: Sequence[FileResult], target: Target, quiet: bool) -> 
         "status": target.status,
         "response": target.response,
         "target": target.label,
-        "valid": counts["invalid"] == counts["errors"] == 0,
+        "valid": all(result.valid for result in results),
         "summary": counts,
         "files": [result.to_dict() for result in results],
     }
