@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 from contracts.errors import Violation
+from contracts.suggest import did_you_mean
 
 __all__ = ["explain", "pointer_of", "show"]
 
@@ -94,7 +95,7 @@ def _expected_and_message(  # noqa: PLR0912 - one branch per JSON Schema keyword
         return expected, f"{shown} is not of type {expected}"
     if keyword == "enum":
         expected = "one of " + ", ".join(str(option) for option in rule)
-        return expected, f"{shown} is not {expected}"
+        return expected, f"{shown} is not {expected}{did_you_mean(value, rule)}"
     if keyword == "const":
         return show(rule), f"{shown} is not {show(rule)}"
     if keyword in ("minimum", "exclusiveMinimum"):
@@ -198,8 +199,8 @@ def _explain_one_of(error: ValidationError) -> Iterator[Violation]:
     names = list(mapping)
     if not isinstance(tag, str) or tag not in mapping:
         yield _violation(error, "discriminator", "one of " + ", ".join(names),
-                         f"{show(tag)} is not one of {', '.join(names)}", pointer=f"{base}/{field}",
-                         actual=show(tag))
+                         f"{show(tag)} is not one of {', '.join(names)}{did_you_mean(tag, names)}",
+                         pointer=f"{base}/{field}", actual=show(tag))
         return
     chosen = names.index(tag)
     for sub in _branches(error).get(chosen, []):

@@ -13,6 +13,7 @@ import yaml
 
 from contracts.errors import ContractError
 from contracts.paths import spec_path
+from contracts.suggest import closest
 
 __all__ = ["Operation", "Parameter", "Spec", "default_spec", "spec_path"]
 
@@ -99,21 +100,20 @@ class Spec:
         return sorted(self.schemas)
 
     def schema(self, name: str) -> JsonObject:
-        """The schema called ``name``; raises ``ContractError`` listing the known names otherwise."""
+        """The schema called ``name``; ``ContractError`` with the closest known name (or all of them) otherwise."""
         canonical = canonical_schema_name(name)
         try:
             return self.schemas[canonical]
         except KeyError:
-            raise ContractError(f"unknown schema {name!r}; known schemas: {', '.join(self.schema_names())}") \
-                from None
+            raise ContractError(_unknown("schema", name, canonical, self.schema_names())) from None
 
     def operation(self, operation_id: str) -> Operation:
-        """The operation with this operationId; raises ``ContractError`` listing the known ones otherwise."""
+        """The operation with this operationId; ``ContractError`` with the closest known one otherwise."""
         try:
             return self.operations[operation_id]
         except KeyError:
-            known = ", ".join(sorted(self.operations))
-            raise ContractError(f"unknown operation {operation_id!r}; known operations: {known}") from None
+            raise ContractError(_unknown("operation", operation_id, operation_id, sorted(self.operations))) \
+                from None
 
     def resolve(self, node: JsonObject) -> JsonObject:
         """Follow a local ``$ref`` (to any depth) and return what it points at."""
@@ -177,6 +177,13 @@ class Spec:
         node = self.resolve(node)
         return Parameter(name=node["name"], required=bool(node.get("required", False)),
                          schema=self.resolve(node.get("schema", {})))
+
+
+def _unknown(kind: str, name: str, canonical: str, known: list[str]) -> str:
+    """``unknown schema 'Jobb'; did you mean Job?``, or the known names when none is close."""
+    match = closest(canonical, known)
+    hint = f"did you mean {match}?" if match is not None else f"known {kind}s: {', '.join(known)}"
+    return f"unknown {kind} {name!r}; {hint}"
 
 
 @functools.cache

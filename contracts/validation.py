@@ -105,7 +105,7 @@ class Contract:
         if found is not None:
             return found
         canonical = canonical_schema_name(name)
-        self.spec.schema(canonical)  # raises ContractError with the known names
+        self.spec.schema(name)  # raises ContractError naming the closest known name, as the caller spelt it
         with self._lock:
             found = self._validators.get(canonical)
             if found is None:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from contracts.errors import ContractViolation, Violation
 from contracts.explain import show
 from contracts.spec import Operation, Parameter
+from contracts.suggest import did_you_mean
 
 __all__ = ["decode_query", "encode_query"]
 
@@ -81,5 +82,5 @@ def _decode(parameter: Parameter, raw: str) -> Any:
             if option.casefold() == raw.casefold():
                 return option
         listed = ", ".join(options)
-        raise ValueError(f"one of {listed}", f"{show(raw)} is not one of {listed}")
+        raise ValueError(f"one of {listed}", f"{show(raw)} is not one of {listed}{did_you_mean(raw, options)}")
     return raw

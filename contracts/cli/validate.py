@@ -1,32 +1,31 @@
 """The contract's commands: ``validate`` checks JSON files against the contract, ``schemas`` lists its names.
 
 ``add_commands`` registers both on the ``ucloud-jobs`` parser; each command is a function of the parsed
-arguments that returns the exit code: 0 when every file is valid, 1 when any breaks the contract, 2 on a usage
-error (an unknown schema or operation, no files, a file that cannot be read or is not JSON). Usage errors are
-one line per problem on stderr, prefixed ``ucloud-jobs validate: error:``; nothing goes to stdout then.
+arguments that returns the exit code:
 
-Reports go to stdout (or to ``--output FILE``), in one of three formats:
+- 0 when every file is valid;
+- 1 when any file breaks the contract, or cannot be checked (unreadable, not JSON): every file is still
+  checked and reported, the bad ones as errors, because one broken file must not hide the verdict on the rest;
+- 2 on a usage error: an unknown schema or operation (with the closest name: ``did you mean Job?``), no files,
+  stdin named twice, an option that does not fit, a report that cannot be written.
 
-- ``text``: ``FILE: valid`` for a valid file, ``FILE: POINTER: MESSAGE`` for each violation of an invalid one;
-- ``json``: ``{"schema", "operation", "valid", "summary", "files": [...]}`` with an entry per file;
-- ``junit``: JUnit XML, one testsuite ``ucloud-jobs validate`` with a testcase per file.
-
-The summary line (``2 files, 1 invalid, 3 violations``) goes to stderr, so that stdout holds only the report.
+Usage errors are one line per problem on stderr, prefixed ``ucloud-jobs validate: error:``; nothing goes to
+stdout then. The report goes to stdout (or to ``--output FILE``) in the format of ``--format``
+(``contracts.cli.report``); the summary line, which names the schema, goes to stderr. When ``--status`` names
+a status the operation does not document, the operation's ``default`` response is used, and a note on stderr
+and every report say so.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from contracts.errors import ContractError, Violation
+from contracts.cli.checking import STDIN, FileResult, Target, check, check_file
+from contracts.cli.report import FORMATS, render, safe, summary
+from contracts.errors import ContractError
 from contracts.spec import default_spec
 from contracts.validation import Contract, default_contract
 
@@ -41,51 +40,15 @@ __all__ = [
     "summary",
 ]
 
-STDIN = "-"
-STDIN_LABEL = "<stdin>"
-SUITE = "ucloud-jobs validate"
-FORMATS = ("text", "json", "junit")
-
 _EPILOG = """\
 exit status:
   0  every file is valid
-  1  at least one file breaks the contract
-  2  usage error: unknown schema or operation, no files, a file unreadable or not JSON
+  1  at least one file breaks the contract, or cannot be read or parsed as JSON
+     (every file is still checked and reported; those as errors)
+  2  usage error: unknown schema or operation, no files, options that do not fit
 
-The report goes to stdout (or --output FILE); the summary line goes to stderr."""
-
-# Characters that would corrupt a terminal line or an XML document (XML 1.0 forbids C0 controls, lone
-# surrogates and U+FFFE/U+FFFF); they can reach a report through file names and through object keys.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the files are checked against: a schema, by name or as an operation's request or response body."""
-
-    schema: str
-    subject: str
-    operation: str | None = None
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """The verdict on one file: every violation of the target's schema, none when the file is valid."""
-
-    file: str
-    schema: str
-    violations: tuple[Violation, ...]
-
-    @property
-    def valid(self) -> bool:
-        """Whether the file satisfies the schema."""
-        return not self.violations
-
-    def to_dict(self) -> dict[str, Any]:
-        """The verdict as plain data, for the JSON report."""
-        return {"file": self.file, "schema": self.schema, "valid": self.valid,
-                "violations": [violation.to_dict() for violation in self.violations]}
-
+The report goes to stdout (or --output FILE); the summary line goes to stderr.
+--format github writes GitHub Actions annotations (::error file=...,line=...,col=...)."""
 
 # ---------------------------------------------------------------------------------------------- registration
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,11 +70,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     body = validate.add_mutually_exclusive_group()
     body.add_argument("--request", action="store_true", help="check the operation's request body")
     body.add_argument("--status", type=int, metavar="CODE",
-                      help="check the operation's response body for status CODE")
-    validate.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+                      help="check the operation's response body for status CODE (a CODE the operation does "
+                           "not document uses its default response, and the report says so)")
+    validate.add_argument("--format", choices=FORMATS, default="text",
+                          help="report format; github writes GitHub Actions annotations (default: text)")
     validate.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     validate.add_argument("-q", "--quiet", action="store_true",
-                          help="report only violations: no 'valid' lines and no summary")
+                          help="report only violations and errors: no 'valid' lines and no summary")
     validate.add_argument("files", nargs="*", metavar="FILE", help="a JSON file to check; '-' reads stdin")
     validate.set_defaults(command=run_validate, prog=validate.prog)
 
@@ -124,19 +89,29 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 # ---------------------------------------------------------------------------------------------- commands
 def run_validate(args: argparse.Namespace) -> int:
-    """Run ``ucloud-jobs validate``: 0 when every file is valid, 1 when any violates, 2 on a usage error."""
+    """Run ``ucloud-jobs validate``: 0 when every file is valid, 1 when any is not, 2 on a usage error."""
     try:
         contract = default_contract()
         target = _resolve_target(contract, args.schema, args.operation, args.request, args.status)
         if not args.files:
             raise ContractError("no files to validate; give one or more FILE arguments, or - to read stdin")
-        results = _check_all(contract, target, args.files)
+        if list(args.files).count(STDIN) > 1:
+            raise ContractError("stdin ('-') can be read only once")
+        if target.fell_back:
+            print(f"{args.prog}: note: {_fallback_note(target)}", file=sys.stderr)
+        # One document at a time, so that a thousand files never sit in memory together.
+        results = [check_file(contract, target, name) for name in args.files]
         _emit(render(args.format, results, target, quiet=args.quiet), args.output)
     except ContractError as error:
         return _usage_error(args.prog, error)
     if not args.quiet:
-        print(summary(results), file=sys.stderr)
+        print(summary(results, target), file=sys.stderr)
     return 0 if all(result.valid for result in results) else 1
+
+
+def _fallback_note(target: Target) -> str:
+    return (f"{target.operation} documents no response {target.status}; checking against its default "
+            f"response, {target.schema}")
 
 
 def run_schemas(args: argparse.Namespace) -> int:
@@ -157,7 +132,7 @@ def run_schemas(args: argparse.Namespace) -> int:
 
 def _usage_error(prog: str, error: ContractError) -> int:
     for line in str(error).splitlines():
-        print(f"{prog}: error: {_safe(line)}", file=sys.stderr)
+        print(f"{prog}: error: {safe(line)}", file=sys.stderr)
     return 2
 
 
@@ -170,9 +145,9 @@ def _resolve_target(contract: Contract, schema: str | None, operation: str | Non
             raise ContractError("--request and --status go with --operation, not with --schema")
         if schema is None:
             raise ContractError("give --schema NAME or --operation OPID")
-        name = contract.validator(schema).name  # raises ContractError listing the known names
+        name = contract.validator(schema).name  # raises ContractError naming the closest schema
         return Target(schema=name, subject=name)
-    found = contract.spec.operation(operation)  # raises ContractError listing the known operations
+    found = contract.spec.operation(operation)  # raises ContractError naming the closest operation
     if request:
         if found.request_schema is None:
             raise ContractError(f"{operation} ({found.method} {found.path}) has no request body; its input "
@@ -180,154 +155,12 @@ def _resolve_target(contract: Contract, schema: str | None, operation: str | Non
         return Target(schema=found.request_schema, subject=f"{operation} request body", operation=operation)
     if status is None:
         raise ContractError(f"--operation {operation} needs --request or --status CODE")
-    return Target(schema=found.response_schema(status), subject=f"{operation} response {status}",
-                  operation=operation)
-
-
-def _check_all(contract: Contract, target: Target, names: Sequence[str]) -> list[FileResult]:
-    """The verdict on every file; one ``ContractError`` lists every file that could not be read or checked."""
-    if list(names).count(STDIN) > 1:
-        raise ContractError("stdin ('-') can be read only once")
-    results: list[FileResult] = []
-    problems: list[str] = []
-    for name in names:
-        label = STDIN_LABEL if name == STDIN else name
-        try:
-            # One document at a time, so that a thousand files never sit in memory together.
-            results.append(check(contract, target, label, _parse(label, _read(name, label))))
-        except ContractError as error:
-            problems.append(_safe(str(error)))  # one line per file, whatever its name holds
-    if problems:
-        raise ContractError("\n".join(problems))
-    return results
-
-
-def _read(name: str, label: str) -> bytes:
-    try:
-        if name != STDIN:
-            return Path(name).read_bytes()
-        if sys.stdin is None:
-            raise ContractError(f"cannot read {label}: it is closed")
-        buffer = getattr(sys.stdin, "buffer", None)
-        if buffer is not None:
-            return bytes(buffer.read())
-        return sys.stdin.read().encode("utf-8", "surrogatepass")
-    except OSError as error:
-        raise ContractError(f"cannot read {label}: {error.strerror or error}") from None
-    except ValueError:  # reading a closed stream
-        raise ContractError(f"cannot read {label}: it is closed") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _parse(label: str, data: bytes) -> Any:
-    """The JSON document in ``data``; ``ContractError`` says where it is not JSON (line and column)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        reason = f"{error.reason} at byte {error.start}"
-        raise ContractError(f"{label} is not JSON: it is not UTF-8 text ({reason})") from None
-    if not text.strip():
-        raise ContractError(f"{label} is not JSON: it is empty")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno}, column {error.colno}"
-        raise ContractError(f"{label} is not JSON: {error.msg} at {where}") from None
-    except RecursionError:
-        raise ContractError(f"{label} is nested too deeply to read as JSON") from None
-    except ValueError as error:  # NaN and Infinity, or an integer longer than Python converts
-        raise ContractError(f"{label} is not JSON: {error}") from None
-
-
-def check(contract: Contract, target: Target, label: str, document: Any) -> FileResult:
-    """The verdict on one parsed document: the compiled engine answers first, the reference one explains."""
-    validator = contract.validator(target.schema)
-    try:
-        violations = () if validator.is_valid(document) else tuple(validator.iter_violations(document))
-    except RecursionError:
-        raise ContractError(f"{label} is nested too deeply to validate") from None
-    return FileResult(file=label, schema=validator.name, violations=violations)
-
-
-# ---------------------------------------------------------------------------------------------- reports
-def summary(results: Sequence[FileResult]) -> str:
-    """One line such as ``2 files, 1 invalid, 3 violations``."""
-    files = len(results)
-    invalid = sum(not result.valid for result in results)
-    violations = sum(len(result.violations) for result in results)
-    return f"{_count(files, 'file')}, {invalid} invalid, {_count(violations, 'violation')}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _safe(text: str) -> str:
-    """``text`` with control characters and lone surrogates spelled as escapes, fit for a terminal or XML."""
-    return _UNSAFE.sub(lambda match: f"\\x{ord(match[0]):02x}" if ord(match[0]) < 0x100
-                       else f"\\u{ord(match[0]):04x}", text)
-
-
-def _render_text(results: Sequence[FileResult], target: Target, quiet: bool) -> str:
-    lines: list[str] = []
-    for result in results:
-        if result.valid:
-            if not quiet:
-                lines.append(f"{result.file}: valid")
-        else:
-            lines += [f"{result.file}: {violation}" for violation in result.violations]
-    return "".join(_safe(line) + "\n" for line in lines)
-
-
-def _render_json(results: Sequence[FileResult], target: Target, quiet: bool) -> str:
-    files = len(results)
-    invalid = sum(not result.valid for result in results)
-    report = {
-        "schema": target.schema,
-        "operation": target.operation,
-        "valid": invalid == 0,
-        "summary": {"files": files, "invalid": invalid,
-                    "violations": sum(len(result.violations) for result in results)},
-        "files": [result.to_dict() for result in results],
-    }
-    return json.dumps(report, indent=2) + "\n"
-
-
-def _render_junit(results: Sequence[FileResult], target: Target, quiet: bool) -> str:
-    failures = str(sum(not result.valid for result in results))
-    counts = {"tests": str(len(results)), "failures": failures, "errors": "0"}
-    suites = ET.Element("testsuites", {"name": SUITE, **counts})
-    suite = ET.SubElement(suites, "testsuite", {"name": SUITE, **counts, "skipped": "0"})
-    for result in results:
-        case = ET.SubElement(suite, "testcase", classname=result.schema, name=_safe(result.file))
-        if result.valid:
-            continue
-        noun = _count(len(result.violations), "violation")
-        failure = ET.SubElement(case, "failure", type="ContractViolation",
-                                message=_safe(f"{result.file}: {noun} of {target.subject}"))
-        failure.text = "\n".join(_safe(f"{result.file}: {violation}") for violation in result.violations)
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
-
-
-_RENDERERS: dict[str, Callable[[Sequence[FileResult], Target, bool], str]] = {
-    "text": _render_text,
-    "json": _render_json,
-    "junit": _render_junit,
-}
-
-
-def render(report_format: str, results: Sequence[FileResult], target: Target, quiet: bool = False) -> str:
-    """The report in ``report_format`` (``text``, ``json`` or ``junit``)."""
-    try:
-        renderer = _RENDERERS[report_format]
-    except KeyError:
-        known = ", ".join(FORMATS)
-        raise ContractError(f"unknown format {report_format!r}; known formats: {known}") from None
-    return renderer(results, target, quiet)
+    schema = found.response_schema(status)  # raises ContractError when there is no default to fall back to
+    if str(status) in found.response_schemas:
+        return Target(schema=schema, subject=f"{operation} response {status}", operation=operation,
+                      status=status, response=str(status))
+    return Target(schema=schema, subject=f"{operation} response {status}: undocumented, so the default response",
+                  operation=operation, status=status, response="default")
 
 
 def _emit(report: str, output: str | None) -> None:

@@ -57,13 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``ucloud-jobs`` parser with every registered command."""
     parser = _Parser(prog=PROG, description="Contract tests, validation and a mock server for UCloud's Jobs "
                                             "API.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    version = f"{PROG} {_version()}"
+    parser.add_argument("--version", action="version", version=version)
     # Subcommand parsers are _Parser too (argparse uses the parent's class); registering functions need only
     # the base type.
     subparsers = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
                       parser.add_subparsers(title="commands", metavar="COMMAND"))
     for register in COMMANDS:
         register(subparsers)
+    for command in subparsers.choices.values():  # `ucloud-jobs serve --version` answers as the top level does
+        command.add_argument("--version", action="version", version=version)
     return parser
 
 

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "DATA_DIR",
     "STATES",
+    "STATE_TYPO",
     "Case",
     "Documented",
     "Mutation",
@@ -50,6 +51,8 @@ SUPPORT = ("reference/jobs.provider.PROVIDERID_support.md:curl:1:jobs.provider.P
            "response/responses/0")
 
 STATES = "IN_QUEUE, RUNNING, CANCELING, SUCCESS, FAILURE, EXPIRED, SUSPENDED"
+# The commonest typo, and the suggestion it gets.
+STATE_TYPO = f"'RUNNIN' is not one of {STATES}; did you mean RUNNING?"
 PARAMETER_TYPES = ("file, boolean, text, textarea, integer, floating_point, peer, license_server, "
                    "block_storage, network, ingress, workflow, modules")
 LONG_MAX = 2**63 - 1
@@ -199,11 +202,11 @@ def mutations() -> list[Mutation]:
         _missing("job: owner missing", JOB_2021, "/owner"),
         _missing("job: createdBy missing", JOB_2021, "/owner/createdBy"),
         _missing("job: status.state missing", JOB_2021, "/status/state"),
-        _break("job: unknown state", JOB_2021, "/status/state", "RUNNIN", f"'RUNNIN' is not one of {STATES}"),
+        _break("job: unknown state", JOB_2021, "/status/state", "RUNNIN", STATE_TYPO),
         _break("job: state in lower case", JOB_2021, "/status/state", "running",
-               f"'running' is not one of {STATES}"),
+               f"'running' is not one of {STATES}; did you mean RUNNING?"),
         _break("job: unknown state in an update", JOB_2021, "/updates/1/state", "RUNNIN",
-               f"'RUNNIN' is not one of {STATES}"),
+               STATE_TYPO),
         _break("job: updates not an array", JOB_2021, "/updates", {}, "an object is not of type array"),
         _break("job: createdAt as a string", JOB_2021, "/createdAt", "1633329776235",
                _not_type("1633329776235", "integer")),
@@ -244,7 +247,7 @@ def mutations() -> list[Mutation]:
                _not_type("yes", "boolean or null")),
         # Job, as UCloud sends it to the provider (parameters, resolved product and support)
         _break("provider job: unknown AppParameterValue type", JOB_PROVIDER, f"{spec}/parameters/debug/type",
-               "bool", f"'bool' is not one of {PARAMETER_TYPES}"),
+               "bool", f"'bool' is not one of {PARAMETER_TYPES}; did you mean boolean?"),
         # Found by Schemathesis: a discriminator that is not a string once crashed the explanation.
         _break("provider job: AppParameterValue type given as an object", JOB_PROVIDER,
                f"{spec}/parameters/debug/type", {"a": 1}, f"an object is not one of {PARAMETER_TYPES}"),
@@ -259,7 +262,7 @@ def mutations() -> list[Mutation]:
                where=f"{spec}/resources/0/type"),
         _break("provider job: product type in lower case", JOB_PROVIDER,
                "/status/resolvedProduct/productType", "compute",
-               "'compute' is not one of STORAGE, COMPUTE, INGRESS, LICENSE, NETWORK_IP"),
+               "'compute' is not one of STORAGE, COMPUTE, INGRESS, LICENSE, NETWORK_IP; did you mean COMPUTE?"),
         _break("provider job: docker support flag as a string", JOB_PROVIDER,
                "/status/resolvedSupport/support/docker/enabled", "yes", _not_type("yes", "boolean or null")),
         # jobs.create request
@@ -305,7 +308,7 @@ def mutations() -> list[Mutation]:
         _break("retrieve: flag as the string 'false'", RETRIEVE, "/flags/includeProduct", "false",
                _not_type("false", "boolean or null")),
         _break("retrieve: unknown filterState", RETRIEVE, "/flags/filterState", "RUNNIN",
-               f"'RUNNIN' is not one of {STATES}"),
+               STATE_TYPO),
         _break("retrieve: filterCreatedAfter as a string", RETRIEVE, "/flags/filterCreatedAfter",
                "1633329776235", _not_type("1633329776235", "integer or null")),
         # jobs.extend request and response
@@ -340,7 +343,7 @@ def mutations() -> list[Mutation]:
         _break("terminate: items not an array", TERMINATE, "/items", {"id": "62348"},
                "an object is not of type array"),
         # JobUpdate (jobs.control.update) and ComputeSupport (retrieveProducts)
-        _break("update: unknown state", UPDATE, "/state", "RUNNIN", f"'RUNNIN' is not one of {STATES}"),
+        _break("update: unknown state", UPDATE, "/state", "RUNNIN", STATE_TYPO),
         _break("update: timestamp as a string", UPDATE, "/timestamp", "0", _not_type("0", "integer or null")),
         _break("update: expectedDifferentState as a string", UPDATE, "/expectedDifferentState", "true",
                _not_type("true", "boolean or null")),

@@ -16,7 +16,7 @@ MUTATIONS = corpus.mutations()
 ACCEPTED = corpus.accepted()
 # Spelt out, not built from the spec: the exact words a user sees for the commonest typo.
 UNKNOWN_STATE = ("'RUNNIN' is not one of IN_QUEUE, RUNNING, CANCELING, SUCCESS, FAILURE, EXPIRED, "
-                 "SUSPENDED")
+                 "SUSPENDED; did you mean RUNNING?")
 
 
 @pytest.fixture(scope="module")
@@ -85,16 +85,60 @@ def test_every_offending_field_is_listed() -> None:
     assert isinstance(raised.value, AssertionError)
 
 
-def test_an_unknown_schema_is_a_usage_error_listing_the_known_names() -> None:
+def test_an_unknown_schema_is_a_usage_error_naming_the_closest_name() -> None:
     with pytest.raises(ContractError) as raised:
         contracts.validate({}, "Jobb")
     assert not isinstance(raised.value, AssertionError)
+    assert str(raised.value) == "unknown schema 'Jobb'; did you mean Job?"
+
+
+@pytest.mark.parametrize(("name", "closest"), [
+    ("jobstate", "JobState"),                                           # case is ignored
+    ("BulkRequest<JobSpecificaton>", "BulkRequest_JobSpecification"),  # UCloud's spelling, mistyped
+    ("SimpleDurations", "SimpleDuration"),
+])
+def test_a_mistyped_schema_name_is_answered_with_the_closest(name: str, closest: str) -> None:
+    with pytest.raises(ContractError) as raised:
+        default_spec().schema(name)
+    assert str(raised.value) == f"unknown schema {name!r}; did you mean {closest}?"
+
+
+def test_an_unknown_schema_like_none_lists_the_known_names() -> None:
+    with pytest.raises(ContractError) as raised:
+        contracts.validate({}, "Xyzzy")
     message = str(raised.value)
-    assert message.startswith("unknown schema 'Jobb'; known schemas: ")
+    assert message.startswith("unknown schema 'Xyzzy'; known schemas: ")
     listed = message.split("known schemas: ", 1)[1].split(", ")
     assert listed == default_spec().schema_names()
-    assert "Job" in listed
     assert "BulkRequest_JobSpecification" in listed
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("jobs.retreive", "unknown operation 'jobs.retreive'; did you mean jobs.retrieve?"),
+    ("jobs.Extend", "unknown operation 'jobs.Extend'; did you mean jobs.extend?"),
+    # `jobs.` is shared by every operation, so it makes nothing close: all are listed.
+    ("jobs.nope", "unknown operation 'jobs.nope'; known operations: jobs.browse, jobs.create, jobs.extend, "
+                  "jobs.init, jobs.openInteractiveSession, jobs.retrieve, jobs.retrieveProducts, "
+                  "jobs.retrieveUtilization, jobs.search, jobs.suspend, jobs.terminate, jobs.unsuspend, "
+                  "jobs.updateAcl"),
+])
+def test_an_unknown_operation_names_the_closest_or_lists_them(name: str, message: str) -> None:
+    with pytest.raises(ContractError) as raised:
+        contracts.validate_request(name, {})
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    ("RUNNIN", "; did you mean RUNNING?"),
+    ("running", "; did you mean RUNNING?"),   # the case differs
+    ("SUSPEND", "; did you mean SUSPENDED?"),
+    ("DONE", ""),                             # close to nothing: no guess
+])
+def test_an_enum_violation_suggests_the_closest_value(value: str, hint: str) -> None:
+    job = set_at(corpus.payload(corpus.JOB_2021), "/status/state", value)
+    (violation,) = contracts.iter_violations(job, "Job")
+    assert violation.message == f"{value!r} is not one of {corpus.STATES}{hint}"
+    assert violation.expected == f"one of {corpus.STATES}"
 
 
 @pytest.mark.parametrize(("generic", "canonical"), [

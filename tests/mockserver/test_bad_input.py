@@ -136,6 +136,8 @@ BAD: dict[str, Bad] = {
     # ----------------------------------------------------------------- query parameters
     "retrieve without id": get("/api/jobs/retrieve?includeUpdates=true", 400, names=("id", "required")),
     "unknown filterState": get("/api/jobs/browse?filterState=DONE", 400, names=("filterState", "IN_QUEUE")),
+    "mistyped filterState": get("/api/jobs/browse?filterState=RUNNIN", 400,
+                                names=("filterState", "'RUNNIN' is not one of IN_QUEUE, ", "; did you mean RUNNING?")),
     "Long above 2**63-1 in the query": get(f"/api/jobs/browse?filterCreatedAfter={2**63}", 400,
                                            names=("filterCreatedAfter", "maximum")),
     "Long not a number": get("/api/jobs/browse?filterCreatedBefore=yesterday", 400,
