@@ -23,7 +23,7 @@ from contracts.testing import invariants as inv
 from contracts.testing.control import MockControl, Stage
 from contracts.testing.statemachine import Target, build_state_machine
 from contracts.testing.tally import Tally, TallyRow
-from contracts.testing.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token
+from contracts.testing.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token, redactor
 from contracts.testing.verify import run_state_machine
 from contracts.validation import default_contract
 from contracts.vocabulary import default_vocabulary
@@ -559,3 +559,18 @@ def test_http_transport_refuses_what_it_cannot_use() -> None:
         HttpTransport("ftp://example.org", {"user": "t"})
     with pytest.raises(ValueError, match="at least one user's token"):
         HttpTransport("http://127.0.0.1:9", {})
+
+
+def test_curl_lines_read_each_users_token_from_the_environment() -> None:
+    transport = WsgiTransport(create_app(), tokens={"user": "first-secret-token", "other": "second-secret-token"})
+    reply = transport.call("jobs.retrieve", {"id": "1"}, user="other")
+    assert reply.curl == ("curl -X GET -H \"Authorization: Bearer $UCLOUD_SECOND_TOKEN\" "
+                          "'http://ucloud.invalid/api/jobs/retrieve?id=1'")
+    assert "secret" not in transport.call("jobs.create", {"items": []}).curl
+
+
+def test_the_redactor_replaces_each_token_by_its_variable() -> None:
+    redact = redactor({"UCLOUD_TOKEN": "abcdefgh-1", "UCLOUD_SECOND_TOKEN": "abcdefgh-12", "UNSET": None})
+    assert redact("Bearer abcdefgh-12 and Bearer abcdefgh-1.") == \
+        "Bearer $UCLOUD_SECOND_TOKEN and Bearer $UCLOUD_TOKEN."  # the longer first: one is a prefix of the other
+    assert redactor({"UCLOUD_TOKEN": "T"})("Terminate") == "Terminate"  # too short to tell from text
