@@ -57,7 +57,8 @@ class VerifyOptions:
     ``scenarios`` are names or paths (none: every bundled scenario with steps); ``examples`` state-machine
     examples follow them (0: none). ``profile`` is a profile name or "auto" (the mock's, else ucloud).
     ``seed`` repeats a state-machine run (None: a new one is chosen and printed). ``shrink_seconds`` bounds
-    the shortening of a failing run (0: none). ``fail_fast`` stops at the first failure.
+    the shortening of a failing run (0: none). ``fail_fast`` stops at the first failure. ``restore`` puts a
+    mock back on the scenario and profile it was playing.
     """
 
     scenarios: Sequence[str] = ()
@@ -66,6 +67,7 @@ class VerifyOptions:
     seed: int | None = None
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS
     fail_fast: bool = False
+    restore: bool = True
 
 
 def _count(text: str) -> int:
@@ -120,6 +122,9 @@ def add_verify_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
                              f"(default: {DEFAULT_SHRINK_SECONDS:g})")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first failing check: skip the phases after it, do not shrink")
+    parser.add_argument("--no-restore", dest="restore", action="store_false",
+                        help="leave a mock on the stage verify used, instead of restarting the scenario and "
+                             "profile it was playing")
     parser.add_argument("--profile", choices=("auto", *PROFILES), default="auto",
                         help="which behaviour to expect: auto asks the mock for its profile and expects "
                              f"{UCLOUD} from anything else (default: auto)")
@@ -134,7 +139,7 @@ def run_verify(args: argparse.Namespace, control_for: ControlFor | None = None) 
         print(f"{PROG}: error: no token: give --token or set {TOKEN_VARIABLE}", file=sys.stderr)
         return 2
     options = VerifyOptions(scenarios=args.scenario, examples=args.examples, profile=args.profile, seed=args.seed,
-                            shrink_seconds=args.shrink_time, fail_fast=args.fail_fast)
+                            shrink_seconds=args.shrink_time, fail_fast=args.fail_fast, restore=args.restore)
     return verify_provider(args.url, token, options,
                            second_token=args.second_token or os.environ.get(SECOND_TOKEN_VARIABLE),
                            junit_xml=args.junit_xml, control_for=control_for)
@@ -225,10 +230,12 @@ def verify_transport(transport: Transport, scenarios: Sequence[Scenario], option
                      url: str = "the target", notes: Sequence[str] = ()) -> Report:
     """Verify the target behind ``transport`` with ``scenarios``, telling ``say`` as it goes.
 
-    Without a seed a new one is chosen; it is printed, and in the report. ``redact`` cleans the report's text
-    of secrets; ``notes`` are said after the plan.
+    A mock (a transport with a control) is restarted on the scenario and profile it was playing when verify
+    began, even when verify fails or is interrupted, unless ``options.restore`` is false. Without a seed a
+    new one is chosen; it is printed, and in the report. ``redact`` cleans the report's text of secrets;
+    ``notes`` are said after the plan.
     """
-    from contracts.cli.verify_output import Printer, header, redacted, summary  # noqa: PLC0415
+    from contracts.cli.verify_output import Printer, header, put_back, redacted, summary  # noqa: PLC0415
     from contracts.testing.verify import verify  # noqa: PLC0415 - Hypothesis loads only for this command
 
     options = options or VerifyOptions()
@@ -239,13 +246,17 @@ def verify_transport(transport: Transport, scenarios: Sequence[Scenario], option
     seed = options.seed if options.seed is not None else random.randrange(2**32)
     shrink_seconds = 0 if options.fail_fast else options.shrink_seconds
     for line in header(url, stage, expected, len(scenarios), examples=options.examples, seed=seed,
-                       shrink_seconds=shrink_seconds, fail_fast=options.fail_fast):
+                       shrink_seconds=shrink_seconds, fail_fast=options.fail_fast, restore=options.restore):
         say(line)
     for line in notes:
         say(line)
-    report = verify(transport, scenarios, examples=options.examples, profile=expected,
-                    prepare=_stager(control, stage), observer=Printer(say, shrink_seconds), seed=seed,
-                    shrink_seconds=shrink_seconds, fail_fast=options.fail_fast)
+    try:
+        report = verify(transport, scenarios, examples=options.examples, profile=expected,
+                        prepare=_stager(control, stage), observer=Printer(say, shrink_seconds), seed=seed,
+                        shrink_seconds=shrink_seconds, fail_fast=options.fail_fast)
+    finally:
+        if control is not None and stage is not None:
+            say(put_back(control, stage, options.restore))
     report = redacted(report, redact)
     for line in summary(report):
         say(line)

@@ -1,4 +1,4 @@
-"""What ``ucloud-jobs verify`` prints: its plan, each result as it comes, and the summary.
+"""What ``ucloud-jobs verify`` prints: its plan, each result as it comes, the mock put back, the summary.
 
 Lines go to a ``say`` function, so the command prints them and the pytest plugin may keep them. The output
 holds no bearer token: curl lines read it from the environment (``contracts.testing.transport``) and
@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from contracts.testing.control import Stage
+from contracts.testing.control import MockControl, Stage
 from contracts.testing.report import Finding, Observer, Report
 from contracts.testing.transport import SECOND_TOKEN_VARIABLE, TOKEN_VARIABLE
 
-__all__ = ["EXAMPLES_PER_LINE", "Printer", "header", "redacted", "summary"]
+__all__ = ["EXAMPLES_PER_LINE", "Printer", "header", "put_back", "redacted", "summary"]
 
 #: A line of progress per this many state-machine examples.
 EXAMPLES_PER_LINE = 10
@@ -25,8 +25,8 @@ def _plural(count: int, noun: str) -> str:
 
 
 def header(url: str, stage: Stage | None, expected: str, scenarios: int, *, examples: int, seed: int,
-           shrink_seconds: float, fail_fast: bool) -> list[str]:
-    """The plan: the target, what is expected of it, the phases and the seed."""
+           shrink_seconds: float, fail_fast: bool, restore: bool) -> list[str]:
+    """The plan: the target, what is expected of it, the phases, the seed, and what happens to a mock."""
     kind = "the mock" if stage is not None else "a live provider"
     lines = [f"verifying {url} ({kind}, expecting the {expected} profile): {_plural(scenarios, 'scenario')}, "
              f"then {_plural(examples, 'state-machine example')}",
@@ -38,6 +38,11 @@ def header(url: str, stage: Stage | None, expected: str, scenarios: int, *, exam
         lines.append(f"state machine: seed {seed}; {shrinking}")
     if fail_fast:
         lines.append("stopping at the first failure (--fail-fast)")
+    if stage is not None:
+        lines.append(f"the mock plays {stage.scenario} under the {stage.profile} profile; " + (
+            "verify restarts that scenario when it ends, so the jobs the mock has now will be gone "
+            "(--no-restore leaves it on the stage verify used)" if restore else
+            "with --no-restore verify leaves it on the stage it uses last"))
     return lines
 
 
@@ -72,6 +77,23 @@ class Printer(Observer):
         self.first = finding
         then = "" if self.shrink_seconds == 0 else f"; shortening it for at most {self.shrink_seconds:g} s"
         self.say(dataclasses.replace(finding, note=f"the first failing run, in example {example}{then}").render())
+
+
+def put_back(control: MockControl, stage: Stage, restore: bool) -> str:
+    """Restart the scenario and profile a mock was playing (unless ``restore`` is false); what was done."""
+    before = f"{stage.scenario} ({stage.profile} profile)"
+    if not restore:
+        try:
+            now = control.stage()
+        except Exception:  # only for the message: the mock may be gone
+            return f"left the mock as verify left it (--no-restore); it was playing {before}"
+        return f"left the mock on {now.scenario} ({now.profile} profile) (--no-restore); it was playing {before}"
+    try:
+        control.load_scenario(stage.scenario, stage.profile)
+    except Exception as error:  # unknown to the admin API, refused, or gone: say so, go on
+        return f"could not put the mock back on {before}: {error}"
+    return (f"put the mock back: {stage.scenario} restarted under the {stage.profile} profile (the jobs it had "
+            "before verify are gone)")
 
 
 def redacted(report: Report, redact: Callable[[str], str]) -> Report:

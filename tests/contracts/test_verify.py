@@ -21,6 +21,7 @@ import pytest
 from contracts.cli.verify import VerifyOptions, verify_transport
 from contracts.cli.verify_output import summary
 from contracts.scenario import resolve_scenario
+from contracts.testing.control import Stage
 from contracts.testing.report import Finding, Observer, Report
 from contracts.testing.statemachine import Target
 from contracts.testing.transport import Reply, WsgiTransport
@@ -59,6 +60,20 @@ def run(transport: Any, **options: Any) -> tuple[Report, list[str]]:
 
 def curl_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip().startswith("curl ")]
+
+
+class Interrupting:
+    """A transport that raises KeyboardInterrupt at its ``at``-th call, as Ctrl-C would."""
+
+    def __init__(self, inner: WsgiTransport, at: int) -> None:
+        self.inner, self.at, self.calls = inner, at, 0
+        self.users, self.control = inner.users, inner.control
+
+    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return self.inner.call(operation_id, request, user=user)
 
 
 # --------------------------------------------------------------------------- what verify finds
@@ -226,6 +241,55 @@ def test_junit_report() -> None:
     failure = next(case for case in suite.iter("testcase") if case.get("name") == "state machine").find("failure")
     assert failure is not None
     assert "/api/jobs/terminate" in (failure.text or "")
+
+
+# --------------------------------------------------------------------------- what verify leaves behind
+
+
+def test_the_mock_is_put_back_on_the_scenario_it_was_playing() -> None:
+    transport, app = mock("docs")
+    _, lines = run(transport, examples=5)
+    assert app.control.stage() == Stage("extend-and-terminate", "docs")
+    assert ("the mock plays extend-and-terminate under the docs profile; verify restarts that scenario when it "
+            "ends, so the jobs the mock has now will be gone (--no-restore leaves it on the stage verify used)"
+            ) in lines
+    assert ("put the mock back: extend-and-terminate restarted under the docs profile (the jobs it had before "
+            "verify are gone)") in lines
+
+
+def test_no_restore_leaves_the_mock_where_verify_left_it() -> None:
+    transport, app = mock("docs")
+    _, lines = run(transport, examples=5, restore=False)
+    assert app.control.stage() == Stage("blank", "docs")
+    assert ("left the mock on blank (docs profile) (--no-restore); it was playing extend-and-terminate (docs "
+            "profile)") in lines
+
+
+@pytest.mark.parametrize("at", [3, 40], ids=["in a scenario", "in the state machine"])
+def test_the_mock_is_put_back_after_a_failure_or_ctrl_c(at: int) -> None:
+    transport, app = mock("ucloud", extend_twice)
+    report, lines = run(transport)
+    assert not report.ok
+    assert app.control.stage() == Stage("extend-and-terminate", "ucloud")
+    assert lines[lines.index("checks made (not counting the re-runs of shrinking):") - 2].startswith(
+        "put the mock back: extend-and-terminate restarted")
+    interrupted, app = mock("ucloud")
+    said: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        verify_transport(Interrupting(interrupted, at), SCENARIOS, VerifyOptions(examples=20, seed=1),
+                         say=said.append)
+    assert app.control.stage() == Stage("extend-and-terminate", "ucloud")
+    assert said[-1].startswith("put the mock back: extend-and-terminate restarted")
+
+
+def test_a_scenario_the_mock_cannot_load_by_name_is_reported_not_restored(tmp_path: Path) -> None:
+    own = tmp_path / "own.yaml"
+    own.write_text(Path(resolve_scenario("blank").source).read_text().replace("name: blank", "name: my-own-flow"))
+    transport, app = mock("docs", scenario=resolve_scenario(str(own), allow_paths=True))
+    _, lines = run(transport, examples=2)
+    assert any(line.startswith("could not put the mock back on my-own-flow (docs profile): unknown scenario "
+                               "'my-own-flow'") for line in lines), lines
+    assert app.control.stage() == Stage("blank", "docs")
 
 
 # --------------------------------------------------------------------------- over a socket, through the command
