@@ -9,11 +9,13 @@ Importing the plugin costs nothing: the mock and the validators load when a test
 Fixtures: ``ucloud_mock`` (the running mock), ``ucloud_mock_server`` (the same, without the reset),
 ``ucloud_app`` (a fresh in-process WSGI app), ``ucloud_contract`` (validation helpers). The marker
 ``@pytest.mark.ucloud_scenario(name, profile=..., era=...)`` chooses a test's scenario. With ``--ucloud-url``,
-``--ucloud-verify`` adds the verification of a live provider as one test.
+``--ucloud-verify`` adds the verification of a live provider as one test; the token comes from
+``--ucloud-token`` or the environment variable ``UCLOUD_TOKEN``, and is never printed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["ContractHelper", "VerifyFailed", "VerifyItem"]
 
 DEFAULT_SCENARIO = "blank"
+TOKEN_VARIABLE = "UCLOUD_TOKEN"  # contracts.testing.transport.TOKEN_VARIABLE; importing it here would not be free
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,11 +46,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"scenario the mock starts each test with (default: {DEFAULT_SCENARIO}, no script)")
     group.addoption("--ucloud-url", default=None,
                     help="base URL of a live provider; with --ucloud-verify, verify it against the contract")
-    group.addoption("--ucloud-token", default=None, help="bearer token for --ucloud-url")
+    group.addoption("--ucloud-token", default=None,
+                    help=f"bearer token for --ucloud-url (default: ${TOKEN_VARIABLE})")
     group.addoption("--ucloud-verify", action="store_true",
                     help="add a test that verifies --ucloud-url (scenarios, then the state machine)")
     group.addoption("--ucloud-examples", type=int, default=25,
                     help="state-machine examples for --ucloud-verify (default: 25)")
+    group.addoption("--ucloud-seed", type=int, default=None,
+                    help="seed of --ucloud-verify's state machine, to repeat a run (default: a new one)")
+    group.addoption("--ucloud-shrink-time", type=float, default=5.0, metavar="SECONDS",
+                    help="longest time --ucloud-verify shortens a failing run; 0 reports it as found (default: 5)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,8 +68,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--ucloud-verify"):
         if not config.getoption("--ucloud-url"):
             raise pytest.UsageError("--ucloud-verify needs --ucloud-url (and --ucloud-token)")
-        if not config.getoption("--ucloud-token"):
-            raise pytest.UsageError("--ucloud-verify needs --ucloud-token as well as --ucloud-url")
+        if not _token(config):
+            raise pytest.UsageError(f"--ucloud-verify needs --ucloud-token or ${TOKEN_VARIABLE} as well as "
+                                    "--ucloud-url")
+        if config.getoption("--ucloud-examples") < 0 or config.getoption("--ucloud-shrink-time") < 0:
+            raise pytest.UsageError("--ucloud-examples and --ucloud-shrink-time take 0 or more")
+
+
+def _token(config: pytest.Config) -> str | None:
+    return config.getoption("--ucloud-token") or os.environ.get(TOKEN_VARIABLE) or None
 
 
 class ContractHelper:
@@ -163,16 +178,23 @@ class VerifyItem(pytest.Item):
 
     def runtest(self) -> None:
         """Verify the provider exactly as ``ucloud-jobs verify`` does; fail with its findings and curl lines."""
-        from contracts.cli.verify import verify_url  # noqa: PLC0415 - only when asked for
+        from contracts.cli.verify import VerifyOptions, verify_url  # noqa: PLC0415 - only when asked for
+        from contracts.cli.verify_output import summary  # noqa: PLC0415
         from mockserver.remote import HttpControl  # noqa: PLC0415
 
         config = self.config
-        report: Report = verify_url(config.getoption("--ucloud-url"), config.getoption("--ucloud-token"),
-                                    examples=config.getoption("--ucloud-examples"),
-                                    profile=config.getoption("--ucloud-profile") or "auto",
+        options = VerifyOptions(examples=config.getoption("--ucloud-examples"),
+                                profile=config.getoption("--ucloud-profile") or "auto",
+                                seed=config.getoption("--ucloud-seed"),
+                                shrink_seconds=config.getoption("--ucloud-shrink-time"))
+        token = _token(config)
+        assert token is not None  # pytest_configure refused to start without one
+        report: Report = verify_url(config.getoption("--ucloud-url"), token, options,
+                                    second_token=os.environ.get("UCLOUD_SECOND_TOKEN") or None,
                                     control_for=HttpControl.probe)
         if not report.ok:
-            raise VerifyFailed("\n\n".join(finding.render() for finding in report.findings))
+            raise VerifyFailed("\n\n".join([*(finding.render() for finding in report.findings),
+                                             "\n".join(summary(report)).strip()]))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The findings, without a traceback."""

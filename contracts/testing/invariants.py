@@ -3,31 +3,73 @@
 Each check raises ``InvariantViolation`` (a ``ContractViolation``, so an AssertionError) naming the invariant,
 the job and what differed. Which profile an invariant holds in is said in its docstring (profiles are named in
 ``contracts.profiles``); states, final states and how many updates a job keeps come from the spec.
+
+Every check the scenarios and the state machine make is a function here, registered under the name of what it
+checks (``invariant_name``), so that ``contracts.testing.tally.Tally`` can count how often each one held;
+``check_response`` and ``check_status`` are the contract's own checks, counted alongside.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from contracts.errors import ContractViolation, Violation
 from contracts.profiles import UCLOUD
 from contracts.vocabulary import default_vocabulary
 
+if TYPE_CHECKING:
+    from contracts.testing.transport import Reply
+    from contracts.validation import Contract
+
 __all__ = [
     "InvariantViolation",
+    "check_browse_owner",
     "check_bulk_response",
+    "check_created_at",
     "check_extended",
     "check_final_unchanged",
+    "check_foreign_request",
+    "check_new_ids",
+    "check_refused_bulk",
+    "check_response",
+    "check_retrieves_agree",
+    "check_state_known",
+    "check_status",
     "check_suspended",
     "check_terminated",
     "check_unchanged",
     "check_unsuspended",
     "check_updates",
     "duration_ms",
+    "invariant_name",
+    "invariant_names",
 ]
 
 Job = Mapping[str, Any]
+CheckT = TypeVar("CheckT", bound=Callable[..., None])
+
+_NAMES: dict[Callable[..., None], str] = {}  # filled once, at import, by @_checks
+
+
+def _checks(name: str) -> Callable[[CheckT], CheckT]:
+    """Register a check function under the name of the invariant (or contract rule) it checks."""
+
+    def register(check: CheckT) -> CheckT:
+        _NAMES[check] = name
+        return check
+
+    return register
+
+
+def invariant_name(check: Callable[..., None]) -> str:
+    """What ``check`` checks, as the summary of a verification names it; ``KeyError`` for an unregistered one."""
+    return _NAMES[check]
+
+
+def invariant_names() -> tuple[str, ...]:
+    """Every registered check's name, in the order of this module."""
+    return tuple(_NAMES.values())
 
 
 class InvariantViolation(ContractViolation):
@@ -56,6 +98,27 @@ def _is_final(state: str) -> bool:
     return state in default_vocabulary().final_states
 
 
+
+@_checks("every response is JSON, valid for its operation and status")
+def check_response(contract: Contract, operation: str, reply: Reply) -> None:
+    """The contract: the body is JSON and valid against the documented response of its operation and status."""
+    if not reply.is_json:
+        raise ContractViolation(f"{reply.request_line} answered {reply.status}",
+                                [Violation("", "json", "a JSON body", repr(reply.raw[:80]), "the body is not JSON")])
+    contract.validate_response(operation, reply.status, reply.body)
+
+
+@_checks("every call gets the status it should")
+def check_status(reply: Reply, expected: int, where: str = "") -> None:
+    """The call was answered with ``expected`` (200 for a valid request, 404 for a foreign or unknown job)."""
+    if reply.status != expected:
+        subject = f"{where}: {reply.request_line}" if where else reply.request_line
+        raise ContractViolation(f"{subject} answered {reply.status}",
+                                [Violation("", "status", str(expected), str(reply.status),
+                                           f"expected {expected}, got {reply.status}: {reply.body}")])
+
+
+@_checks("one response per item")
 def check_bulk_response(operation: str, items: Sequence[Any], body: Mapping[str, Any]) -> None:
     """Bulk: one response entry per request item, in order; create answers an id (or null) per item."""
     responses = body.get("responses")
@@ -66,6 +129,7 @@ def check_bulk_response(operation: str, items: Sequence[Any], body: Mapping[str,
                                  f"item{'s' if len(items) != 1 else ''}", "/responses", str(len(items)), str(count))
 
 
+@_checks("updates: timestamps never decrease, the list only grows, the newest state is the job's")
 def check_updates(before: Job | None, after: Job) -> None:
     """Updates: timestamps never decrease; the list only grows; the newest update with a state is the state.
 
@@ -96,6 +160,7 @@ def check_updates(before: Job | None, after: Job) -> None:
                                  f"{len(updates)} updates")
 
 
+@_checks("final states never change")
 def check_final_unchanged(before: Job, after: Job) -> None:
     """Final states never change (both profiles)."""
     if _is_final(_state(before)) and _state(after) != _state(before):
@@ -112,6 +177,67 @@ def check_unchanged(before: Job, after: Job, why: str) -> None:
                                  "/" + (changed[0] if changed else ""), "unchanged", "changed")
 
 
+
+@_checks("two retrieves in a row are equal")
+def check_retrieves_agree(first: Job, second: Job) -> None:
+    """Two retrieves in a row are equal (on a clock that does not move between them)."""
+    check_unchanged(first, second, "two retrieves in a row are equal")
+
+
+@_checks("another user's request changes nothing")
+def check_foreign_request(before: Job, after: Job) -> None:
+    """A request about the job by a user who may not see it (answered 404) leaves it as it was."""
+    check_unchanged(before, after, "another user's request changes nothing")
+
+
+@_checks("a bulk request naming an unknown id changes nothing")
+def check_refused_bulk(before: Job, after: Job) -> None:
+    """A bulk request that also names an unknown id fails whole (404) and leaves the known job as it was."""
+    check_unchanged(before, after, "a bulk request naming an unknown id changes nothing")
+
+
+@_checks("ids are unique")
+def check_new_ids(known: Collection[str], responses: Iterable[Mapping[str, Any] | None]) -> None:
+    """Every job a create answers has an id no earlier job, nor another of the same answer, had."""
+    seen = set(known)
+    for entry in responses:
+        if entry is None:
+            continue
+        if entry["id"] in seen:
+            raise InvariantViolation("ids are unique", entry["id"], "a new job got an id already used",
+                                     "/responses", "a new id", entry["id"])
+        seen.add(entry["id"])
+
+
+@_checks("createdAt is never after the clock")
+def check_created_at(job: Job, now_ms: int) -> None:
+    """A job is never created after the clock's reading (on a mock's clock, which moves only when told)."""
+    if job["createdAt"] > now_ms:
+        raise InvariantViolation("createdAt is never after the clock", str(job["id"]),
+                                 f"createdAt {job['createdAt']} is after the clock {now_ms}",
+                                 "/createdAt", f"<= {now_ms}", str(job["createdAt"]))
+
+
+@_checks("browse shows only the caller's jobs")
+def check_browse_owner(items: Iterable[Job], caller: str, known: Collection[str]) -> None:
+    """Of the jobs in ``known`` (the ones this run created), browse shows the caller only their own."""
+    for item in items:
+        if item["id"] in known and item["owner"]["createdBy"] != caller:
+            raise InvariantViolation("browse shows only the caller's jobs", item["id"],
+                                     f"{caller} was shown a job of {item['owner']['createdBy']}",
+                                     "/items", caller, item["owner"]["createdBy"])
+
+
+@_checks("every state is a JobState")
+def check_state_known(job: Job) -> None:
+    """The job's state is one of the spec's JobState values."""
+    states = default_vocabulary().job_states
+    if _state(job) not in states:
+        raise InvariantViolation("every state is a JobState", str(job["id"]), "unknown state",
+                                 "/status/state", ", ".join(states), _state(job))
+
+
+@_checks("extend moves expiresAt (and, in the ucloud profile, timeAllocation) by exactly the requested time")
 def check_extended(before: Job, after: Job, requested_ms: int, profile: str | None) -> None:
     """Extend by d: expiresAt afterwards = expiresAt before + d, for any d and any number of extends.
 
@@ -143,6 +269,7 @@ def check_extended(before: Job, after: Job, requested_ms: int, profile: str | No
                                  "/specification/timeAllocation", f"{wanted} ms", f"{allocation_after} ms")
 
 
+@_checks("terminate ends the job")
 def check_terminated(before: Job, after: Job, *, synchronous: bool) -> None:
     """Terminate: the job reaches a final state (SUCCESS for a user's cancellation); a final job stays as it was.
 
@@ -158,11 +285,13 @@ def check_terminated(before: Job, after: Job, *, synchronous: bool) -> None:
                                  "/status/state", " or ".join(sorted(allowed)), _state(after))
 
 
+@_checks("suspend moves RUNNING to SUSPENDED")
 def check_suspended(before: Job, after: Job) -> None:
     """Suspend moves RUNNING to SUSPENDED and leaves any other state as it is."""
     _check_move(before, after, "RUNNING", "SUSPENDED", "suspend")
 
 
+@_checks("unsuspend moves SUSPENDED to RUNNING")
 def check_unsuspended(before: Job, after: Job) -> None:
     """Unsuspend moves SUSPENDED to RUNNING and leaves any other state as it is.
 

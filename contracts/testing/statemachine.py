@@ -2,22 +2,25 @@
 
 Rules create, retrieve, browse, extend, terminate, suspend and unsuspend jobs, move the clock (where the target
 has a control) and act as a second user; after each, the invariants of ``contracts.testing.invariants`` are
-checked and every response is validated against the spec for its operation and status. The calls of the last
-run are recorded, so a failure can be replayed as curl lines.
+checked (through a ``Tally``, which counts them) and every response is validated against the spec for its
+operation and status. The calls of the last run are recorded, so a failure can be replayed as curl lines; the
+recorder also counts the runs and hears about the first one that fails, as it fails.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
-from contracts.errors import ContractViolation, Violation
 from contracts.testing import invariants as inv
 from contracts.testing.strategies import durations
+from contracts.testing.tally import Tally
 from contracts.testing.transport import Reply, Transport
 from contracts.validation import Contract, default_contract
 from contracts.vocabulary import default_vocabulary
@@ -63,13 +66,31 @@ class Target:
 
 @dataclass
 class Recorder:
-    """The calls of the current (in the end: the last, shrunk) run, as request lines and curl commands."""
+    """The calls of the current (in the end: the last, shrunk) run, and how the runs went.
+
+    ``runs`` counts the finished runs (examples, and later the re-runs of shrinking); ``on_run`` hears each
+    count, and ``on_failure`` hears the first run that failed, with its calls still recorded, once.
+    """
 
     calls: list[Reply] = field(default_factory=list)
+    runs: int = 0
+    failed_run: int | None = None
+    on_run: Callable[[int], None] | None = None
+    on_failure: Callable[[BaseException], None] | None = None
 
     def curl_lines(self) -> list[str]:
         """One pasteable curl command per call, in order."""
         return [reply.curl for reply in self.calls]
+
+    def finished(self, error: BaseException | None) -> None:
+        """A run ended, with ``error`` if it failed."""
+        self.runs += 1
+        if self.on_run is not None:
+            self.on_run(self.runs)
+        if error is not None and self.failed_run is None:
+            self.failed_run = self.runs
+            if self.on_failure is not None:
+                self.on_failure(error)
 
 
 @dataclass(frozen=True)
@@ -86,10 +107,13 @@ class _Plumbing(RuleBasedStateMachine):
     target: ClassVar[Target]
     recorder: ClassVar[Recorder]
     checker: ClassVar[Contract]
+    tally: ClassVar[Tally]
 
     def __init__(self) -> None:
         super().__init__()
         self.recorder.calls.clear()
+        # The exception being handled around this run, if any: not this run's failure (see teardown).
+        self.ambient = sys.exc_info()[1]
         self.seen: dict[str, dict[str, Any]] = {}
         self.ids: set[str] = set()
         transport = self.target.transport
@@ -100,26 +124,19 @@ class _Plumbing(RuleBasedStateMachine):
     def call(self, operation: str, request: Any, user: str | None = None) -> Reply:
         reply = self.transport.call(operation, request, user=user)
         self.recorder.calls.append(reply)
-        if not reply.is_json:
-            raise ContractViolation(f"{reply.request_line} answered {reply.status}",
-                                    [Violation("", "json", "a JSON body", repr(reply.raw[:80]),
-                                               "the body is not JSON")])
-        self.checker.validate_response(operation, reply.status, reply.body)
+        self.tally(inv.check_response, self.checker, operation, reply)
         return reply
 
     def expect(self, reply: Reply, status: int) -> Any:
-        if reply.status != status:
-            raise ContractViolation(f"{reply.request_line} answered {reply.status}",
-                                    [Violation("", "status", str(status), str(reply.status),
-                                               f"expected {status}, got {reply.status}: {reply.body}")])
+        self.tally(inv.check_status, reply, status)
         return reply.body
 
     def fetch(self, job: JobRef) -> dict[str, Any]:
         body = self.expect(self.call("jobs.retrieve", {**RETRIEVE_FLAGS, "id": job.id}, job.owner), 200)
         before = self.seen.get(job.id)
-        inv.check_updates(before, body)
+        self.tally(inv.check_updates, before, body)
         if before is not None:
-            inv.check_final_unchanged(before, body)
+            self.tally(inv.check_final_unchanged, before, body)
         self.seen[job.id] = body
         return dict(body)
 
@@ -130,15 +147,9 @@ class _Plumbing(RuleBasedStateMachine):
         return self.fetch(job)
 
     def created(self, body: Any) -> list[JobRef]:
-        refs = []
-        for entry in body["responses"]:
-            if entry is None:
-                continue
-            if entry["id"] in self.ids:
-                raise inv.InvariantViolation("ids are unique", entry["id"], "a new job got an id already used",
-                                             "/responses", "a new id", entry["id"])
-            self.ids.add(entry["id"])
-            refs.append(JobRef(entry["id"], self.owner))
+        self.tally(inv.check_new_ids, self.ids, body["responses"])
+        refs = [JobRef(entry["id"], self.owner) for entry in body["responses"] if entry is not None]
+        self.ids.update(ref.id for ref in refs)
         return refs
 
     def check_created_at(self, refs: list[JobRef]) -> None:
@@ -146,15 +157,13 @@ class _Plumbing(RuleBasedStateMachine):
         now = control.now_ms() if self.target.frozen_clock and control is not None else None
         for ref in refs:
             created = self.fetch(ref)
-            if now is not None and created["createdAt"] > now:
-                raise inv.InvariantViolation("createdAt is never after the clock", ref.id,
-                                             f"createdAt {created['createdAt']} is after the clock {now}",
-                                             "/createdAt", f"<= {now}", str(created["createdAt"]))
+            if now is not None:
+                self.tally(inv.check_created_at, created, now)
 
     def move(self, job: JobRef, call: str, check: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
         before = self.current(job)
         self.expect(self.call(call, {"items": [{"id": job.id}]}, job.owner), 200)
-        check(before, self.fetch(job))
+        self.tally(check, before, self.fetch(job))
 
 
 class JobsStateMachine(_Plumbing):
@@ -170,7 +179,7 @@ class JobsStateMachine(_Plumbing):
     @rule(target=jobs, specs=st.lists(lifecycle_specifications(12), min_size=1, max_size=2))
     def create(self, specs: list[dict[str, Any]]) -> Any:
         body = self.expect(self.call("jobs.create", {"items": specs}, self.owner), 200)
-        inv.check_bulk_response("jobs.create", specs, body)
+        self.tally(inv.check_bulk_response, "jobs.create", specs, body)
         refs = self.created(body)
         self.check_created_at(refs)
         return multiple(*refs)
@@ -180,32 +189,28 @@ class JobsStateMachine(_Plumbing):
         first = self.fetch(job)
         second = self.fetch(job)
         if self.target.frozen_clock:
-            inv.check_unchanged(first, second, "two retrieves in a row are equal")
+            self.tally(inv.check_retrieves_agree, first, second)
 
     @rule()
     def browse(self) -> None:
         page = self.expect(self.call("jobs.browse", {"itemsPerPage": 250, **RETRIEVE_FLAGS}, self.owner), 200)
-        for item in page["items"]:
-            if item["id"] in self.ids and item["owner"]["createdBy"] != self.owner:
-                raise inv.InvariantViolation("browse shows only the caller's jobs", item["id"],
-                                             f"{self.owner} was shown a job of {item['owner']['createdBy']}",
-                                             "/items", self.owner, item["owner"]["createdBy"])
+        self.tally(inv.check_browse_owner, page["items"], self.owner, self.ids)
 
     @rule(job=jobs, duration=durations(MAX_EXTEND_HOURS))
     def extend(self, job: JobRef, duration: dict[str, int]) -> None:
         before = self.current(job)
         items = [{"jobId": job.id, "requestedTime": duration}]
         reply = self.expect(self.call("jobs.extend", {"items": items}, job.owner), 200)
-        inv.check_bulk_response("jobs.extend", items, reply)
-        inv.check_extended(before, self.fetch(job), inv.duration_ms(duration) or 0, self.target.profile)
+        self.tally(inv.check_bulk_response, "jobs.extend", items, reply)
+        self.tally(inv.check_extended, before, self.fetch(job), inv.duration_ms(duration) or 0, self.target.profile)
 
     @rule(job=jobs)
     def terminate(self, job: JobRef) -> None:
         before = self.current(job)
         items = [{"id": job.id}]
-        inv.check_bulk_response("jobs.terminate", items,
-                                self.expect(self.call("jobs.terminate", {"items": items}, job.owner), 200))
-        inv.check_terminated(before, self.fetch(job), synchronous=self.target.synchronous)
+        self.tally(inv.check_bulk_response, "jobs.terminate", items,
+                   self.expect(self.call("jobs.terminate", {"items": items}, job.owner), 200))
+        self.tally(inv.check_terminated, before, self.fetch(job), synchronous=self.target.synchronous)
 
     @precondition(lambda self: self.target.suspension)
     @rule(job=jobs)
@@ -236,7 +241,7 @@ class JobsStateMachine(_Plumbing):
             "jobs.terminate": {"items": [{"id": job.id}]},
         }[call]
         self.expect(self.call(call, request, self.stranger), 404)
-        inv.check_unchanged(before, self.fetch(job), "another user's request changes nothing")
+        self.tally(inv.check_foreign_request, before, self.fetch(job))
 
     @rule(job=jobs, call=st.sampled_from(["jobs.extend", "jobs.terminate", "jobs.suspend"]))
     def bulk_with_unknown_id(self, job: JobRef, call: str) -> None:
@@ -247,17 +252,20 @@ class JobsStateMachine(_Plumbing):
         else:
             items = [{"id": job.id}, {"id": UNKNOWN_ID}]
         self.expect(self.call(call, {"items": items}, job.owner), 404)
-        inv.check_unchanged(before, self.fetch(job), "a bulk request naming an unknown id changes nothing")
+        self.tally(inv.check_refused_bulk, before, self.fetch(job))
 
     @invariant()
     def states_are_known(self) -> None:
-        states = default_vocabulary().job_states
-        for job_id, job in self.seen.items():
-            if job["status"]["state"] not in states:
-                raise inv.InvariantViolation("every state is a JobState", job_id, "unknown state",
-                                             "/status/state", ", ".join(states), job["status"]["state"])
+        for job in self.seen.values():
+            self.tally(inv.check_state_known, job)
 
     def teardown(self) -> None:
+        # Hypothesis calls teardown in the `finally` of each run, so the exception being handled here is the
+        # one that ended the run, unless it is the one that was already being handled when the run began.
+        error = sys.exc_info()[1]
+        failed = error is not None and error is not self.ambient and isinstance(error, Exception) \
+            and not isinstance(error, HypothesisException)  # not Hypothesis's own control flow
+        self.recorder.finished(error if failed else None)
         if self.transport.control is not None:
             return
         # A live provider keeps what we made: end every job we created and left running.
@@ -267,9 +275,9 @@ class JobsStateMachine(_Plumbing):
                 self.transport.call("jobs.terminate", {"items": [{"id": job_id}]}, user=self.owner)
 
 
-def build_state_machine(target: Target, recorder: Recorder | None = None,
-                        contract: Contract | None = None) -> type[RuleBasedStateMachine]:
+def build_state_machine(target: Target, recorder: Recorder | None = None, contract: Contract | None = None,
+                        tally: Tally | None = None) -> type[RuleBasedStateMachine]:
     """The state machine bound to ``target`` (one class per target; Hypothesis instantiates it)."""
     bound = {"target": target, "recorder": recorder if recorder is not None else Recorder(),
-             "checker": contract or default_contract()}
+             "checker": contract or default_contract(), "tally": tally if tally is not None else Tally()}
     return type("JobsStateMachine", (JobsStateMachine,), bound)

@@ -21,7 +21,37 @@ from contracts.spec import Spec, default_spec
 from contracts.testing.control import MockControl
 from contracts.wire import encode_query
 
-__all__ = ["HttpTransport", "Reply", "Transport", "WsgiTransport", "mock_token"]
+__all__ = ["SECOND_TOKEN_VARIABLE", "TOKEN_VARIABLE", "HttpTransport", "Reply", "Transport", "WsgiTransport",
+           "mock_token", "redactor", "token_variable"]
+
+#: The environment variables a curl line reads the first and the second user's bearer token from.
+TOKEN_VARIABLE = "UCLOUD_TOKEN"
+SECOND_TOKEN_VARIABLE = "UCLOUD_SECOND_TOKEN"
+#: A token shorter than this cannot be told apart from ordinary text, so ``redact`` leaves text with it alone.
+MIN_REDACTED_LENGTH = 8
+
+
+def token_variable(index: int) -> str:
+    """The environment variable that holds the bearer token of the ``index``-th user (0 is the default user)."""
+    return (TOKEN_VARIABLE, SECOND_TOKEN_VARIABLE)[index] if index < 2 else f"{TOKEN_VARIABLE}_{index + 1}"
+
+
+def redactor(secrets: Mapping[str, str | None]) -> Callable[[str], str]:
+    """A function that replaces each secret in a text by ``$NAME``, the variable that holds it.
+
+    ``secrets`` maps a variable's name to the token it holds (None: not given). The curl lines never hold a
+    token; this is for what a target may echo back, such as an error that quotes the Authorization header.
+    A token shorter than ``MIN_REDACTED_LENGTH`` cannot be told apart from ordinary text and is left alone.
+    """
+    pairs = sorted(((token, f"${name}") for name, token in secrets.items()
+                    if token is not None and len(token) >= MIN_REDACTED_LENGTH), key=lambda pair: -len(pair[0]))
+
+    def redact(text: str) -> str:
+        for token, placeholder in pairs:
+            text = text.replace(token, placeholder)
+        return text
+
+    return redact
 
 
 def mock_token(username: str) -> str:
@@ -92,14 +122,21 @@ class _Base:
         body = json.dumps(request, separators=(",", ":")).encode()
         return operation.method, operation.path, body, headers
 
-    def _curl(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> str:
-        parts = ["curl", "-X", method]
+    def _curl(self, method: str, target: str, body: bytes, headers: Mapping[str, str], user: str | None) -> str:
+        """A pasteable curl command whose bearer token is read from the shell, never written out.
+
+        ``-H "Authorization: Bearer $UCLOUD_TOKEN"`` is double-quoted so that the shell expands it; every
+        other word is quoted so that it does not.
+        """
+        variable = token_variable(self.users.index(user or self.users[0]))
+        words = ["curl", "-X", shlex.quote(method), "-H", f'"Authorization: Bearer ${variable}"']
         for name, value in headers.items():
-            parts += ["-H", f"{name}: {value}"]
-        parts.append(self.base_url.rstrip("/") + target)
+            if name != "Authorization":
+                words += ["-H", shlex.quote(f"{name}: {value}")]
+        words.append(shlex.quote(self.base_url.rstrip("/") + target))
         if body:
-            parts += ["-d", body.decode()]
-        return " ".join(shlex.quote(part) for part in parts)
+            words += ["-d", shlex.quote(body.decode())]
+        return " ".join(words)
 
 
 class WsgiTransport(_Base):
@@ -121,7 +158,7 @@ class WsgiTransport(_Base):
         response = self.client.open(target, method=method, data=body, headers=headers)
         raw = response.get_data()
         return Reply(response.status_code, _parse(raw), dict(response.headers), raw, f"{method} {target}",
-                     self._curl(method, target, body, headers))
+                     self._curl(method, target, body, headers, user))
 
 
 class HttpTransport(_Base):
@@ -174,7 +211,7 @@ class HttpTransport(_Base):
         method, target, body, headers = self._request(operation_id, request, user)
         status, response_headers, raw = self._raw(method, target, body, headers)
         return Reply(status, _parse(raw), response_headers, raw, f"{method} {target}",
-                     self._curl(method, target, body, headers))
+                     self._curl(method, target, body, headers, user))
 
     def close(self) -> None:
         """Close this thread's connection."""

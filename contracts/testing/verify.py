@@ -2,19 +2,20 @@
 
 Every response is checked against the spec (for its operation and status) and against the invariants; exact
 timestamps and ids are not compared, since a live system does not share them. A failure carries the calls
-that led to it as curl lines a person can paste.
+that led to it as curl lines a person can paste. Every check goes through the report's ``Tally``; an
+``Observer`` hears each phase's result, the state machine's progress and its first failing run as they happen.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as seeded
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
@@ -22,77 +23,32 @@ from hypothesis.stateful import run_state_machine_as_test
 from contracts.errors import ContractError, ContractViolation
 from contracts.scenario import Scenario
 from contracts.testing import invariants as inv
+from contracts.testing.report import Finding, Observer, Report, Shrinking
 from contracts.testing.statemachine import Recorder, Target, build_state_machine
+from contracts.testing.tally import Tally
 from contracts.testing.transport import Reply, Transport
 from contracts.validation import Contract, default_contract
 
-__all__ = ["Finding", "Report", "replay_scenario", "run_state_machine", "verify"]
+__all__ = ["DEFAULT_SHRINK_SECONDS", "Finding", "Observer", "Report", "replay_scenario", "run_state_machine",
+           "verify"]
+
+#: How long a failure of the state machine is shrunk by default: over HTTP shrinking can take minutes, while
+#: the first failure is found in a second or two, and most of the shortening happens early.
+DEFAULT_SHRINK_SECONDS = 5.0
 
 BULK_CALLS = ("jobs.extend", "jobs.terminate", "jobs.suspend", "jobs.unsuspend")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One violation: where it happened, what was wrong, and the calls that reproduce it."""
-
-    where: str
-    problem: str
-    curl: tuple[str, ...] = ()
-
-    def render(self) -> str:
-        """The finding as text: a headline, the problem, and the reproduction."""
-        lines = [f"FAIL {self.where}", *("  " + line for line in self.problem.splitlines())]
-        if self.curl:
-            lines.append(f"  reproduce ({len(self.curl)} call{'s' if len(self.curl) != 1 else ''}):")
-            lines += [f"    {command}" for command in self.curl]
-        return "\n".join(lines)
-
-
-@dataclass
-class Report:
-    """What a verification found, phase by phase."""
-
-    checks: list[tuple[str, Finding | None]] = field(default_factory=list)
-
-    @property
-    def findings(self) -> list[Finding]:
-        """Every failure."""
-        return [finding for _, finding in self.checks if finding is not None]
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing failed."""
-        return not self.findings
-
-    def to_junit(self) -> bytes:
-        """The report as JUnit XML: one testcase per scenario and one for the state machine."""
-        from xml.etree import ElementTree as ET  # noqa: PLC0415 - only for this report
-
-        suite = ET.Element("testsuite", name="ucloud-jobs verify", tests=str(len(self.checks)),
-                           failures=str(len(self.findings)), errors="0", skipped="0")
-        for name, finding in self.checks:
-            case = ET.SubElement(suite, "testcase", classname="ucloud-jobs verify", name=name)
-            if finding is not None:
-                failure = ET.SubElement(case, "failure", type="ContractViolation",
-                                        message=finding.problem.splitlines()[0][:200])
-                failure.text = _xml_safe(finding.render())
-        root = ET.Element("testsuites")
-        root.append(suite)
-        return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
-
-
-def _xml_safe(text: str) -> str:
-    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 32 else f"\\x{ord(ch):02x}" for ch in text)
 
 
 class _Replay:
     """Replays one scenario and checks each observation against what came before."""
 
-    def __init__(self, transport: Transport, scenario: Scenario, profile: str | None, contract: Contract) -> None:
+    def __init__(self, transport: Transport, scenario: Scenario, profile: str | None, contract: Contract,
+                 tally: Tally) -> None:
         self.transport = transport
         self.scenario = scenario
         self.profile = profile
         self.contract = contract
+        self.tally = tally
         self.calls: list[Reply] = []
         self.created: list[str] = []
         self.last: dict[str, dict[str, Any]] = {}
@@ -112,22 +68,18 @@ class _Replay:
             reply = self.transport.call(step.call, request, user=self.user(step.user))
             self.calls.append(reply)
             where = f"step {index} ({step.call})" + (f": {step.note}" if step.note else "")
-            if not reply.is_json:
-                raise ContractViolation(f"{where}: {reply.request_line} answered {reply.status} without JSON", [])
-            self.contract.validate_response(step.call, reply.status, reply.body)
-            if reply.status != step.expect_status:
-                raise ContractViolation(
-                    f"{where}: expected {step.expect_status}, {reply.request_line} answered {reply.status} "
-                    f"{reply.body}", [])
+            self.tally(inv.check_response, self.contract, step.call, reply)
+            self.tally(inv.check_status, reply, step.expect_status, where)
             if reply.status == 200:
                 self.observe(step.call, request, reply.body)
 
     def observe(self, call: str, request: Any, body: Any) -> None:
         if call == "jobs.create":
-            inv.check_bulk_response(call, request["items"], body)
+            self.tally(inv.check_bulk_response, call, request["items"], body)
+            self.tally(inv.check_new_ids, self.created, body["responses"])
             self.created += [entry["id"] for entry in body["responses"] if entry is not None]
         elif call in BULK_CALLS:
-            inv.check_bulk_response(call, request["items"], body)
+            self.tally(inv.check_bulk_response, call, request["items"], body)
             for item in request["items"]:
                 job_id = item.get("jobId", item.get("id"))
                 before = self.last.get(job_id)
@@ -141,26 +93,27 @@ class _Replay:
         job_id = str(job["id"])
         before = self.last.get(job_id)
         if before is not None and before.get("updates") and job.get("updates"):
-            inv.check_updates(before, job)
+            self.tally(inv.check_updates, before, job)
         if before is not None:
-            inv.check_final_unchanged(before, job)
+            self.tally(inv.check_final_unchanged, before, job)
         synchronous = self.transport.control is not None
         for call, earlier, requested in self.pending.pop(job_id, []):
             if call == "jobs.extend":
-                inv.check_extended(earlier, job, requested, self.profile)
+                self.tally(inv.check_extended, earlier, job, requested, self.profile)
             elif call == "jobs.terminate":
-                inv.check_terminated(earlier, job, synchronous=synchronous)
+                self.tally(inv.check_terminated, earlier, job, synchronous=synchronous)
             elif call == "jobs.suspend" and synchronous:
-                inv.check_suspended(earlier, job)
+                self.tally(inv.check_suspended, earlier, job)
             elif call == "jobs.unsuspend" and synchronous:
-                inv.check_unsuspended(earlier, job)
+                self.tally(inv.check_unsuspended, earlier, job)
         self.last[job_id] = job
 
 
 def replay_scenario(transport: Transport, scenario: Scenario, *, profile: str | None,
-                    contract: Contract | None = None) -> Finding | None:
+                    contract: Contract | None = None, tally: Tally | None = None) -> Finding | None:
     """Replay ``scenario``'s steps on ``transport``; the first violation as a ``Finding``, or None."""
-    replay = _Replay(transport, scenario, profile, contract or default_contract())
+    replay = _Replay(transport, scenario, profile, contract or default_contract(),
+                     tally if tally is not None else Tally())
     try:
         replay.run()
     except (ContractViolation, ContractError) as problem:
@@ -194,54 +147,116 @@ _SHRINK_LOCK = threading.Lock()
 
 
 def run_state_machine(target: Target, *, examples: int, steps: int = 20, derandomize: bool = True,
-                      seed: int | None = None, shrink_seconds: float | None = 5.0,
-                      contract: Contract | None = None) -> Finding | None:
+                      seed: int | None = None, shrink_seconds: float | None = DEFAULT_SHRINK_SECONDS,
+                      contract: Contract | None = None, tally: Tally | None = None,
+                      observer: Observer | None = None) -> Finding | None:
     """Run the invariants' state machine on ``target``; the shortest failing run found as a ``Finding``, or None.
 
-    ``shrink_seconds`` bounds the time spent shrinking a failure (0 reports the first failing run as found).
+    ``seed`` repeats a run (the same examples in the same order); without it the run is derandomized when
+    ``derandomize`` is true. ``shrink_seconds`` bounds the time spent shrinking a failure (0: none, the first
+    failing run is reported as found). ``observer`` hears every finished example and, at once, the first
+    failing run; ``tally`` counts the checks until then (not the re-runs of shrinking).
     """
+    observer = observer or Observer()
+    tally = tally if tally is not None else Tally()
     recorder = Recorder()
-    machine = build_state_machine(target, recorder, contract)
+    first: list[tuple[Finding, float]] = []
+
+    def failed(error: BaseException) -> None:
+        tally.counting = False  # shrinking's re-runs would count one defect many times
+        first.append((Finding("state machine", _problem(error), tuple(recorder.curl_lines())), time.monotonic()))
+        observer.failing_run(first[0][0], recorder.runs)
+
+    recorder.on_run = lambda count: observer.examples(count) if not first else None
+    recorder.on_failure = failed
+    machine = build_state_machine(target, recorder, contract, tally)
     phases = tuple(Phase) if shrink_seconds != 0 else tuple(p for p in Phase if p is not Phase.shrink)
     chosen = settings(max_examples=max(1, examples), stateful_step_count=max(1, steps), deadline=None,
                       derandomize=derandomize and seed is None, database=None, print_blob=False,
-                      report_multiple_bugs=False, suppress_health_check=list(HealthCheck), phases=phases)
+                      report_multiple_bugs=False, suppress_health_check=list(HealthCheck), phases=phases,
+                      verbosity=Verbosity.quiet)  # its notes (the "five minutes" of shrinking) are not ours
     if seed is not None:
         machine = seeded(seed)(machine)
     try:
         with shrink_budget(shrink_seconds):
             run_state_machine_as_test(machine, settings=chosen)
-    except (AssertionError, Flaky) as problem:
-        return Finding("state machine", str(problem).strip(), tuple(recorder.curl_lines()))
-    except Exception as problem:
-        text = "".join(traceback.format_exception_only(type(problem), problem)).strip()
-        return Finding("state machine", f"the target broke the client: {text}", tuple(recorder.curl_lines()))
+    except Exception as problem:  # whatever ended the run is the finding
+        finding = Finding("state machine", _problem(problem), tuple(recorder.curl_lines()))
+        return _shortest(finding, first[0] if first else None, recorder, shrink_seconds)
+    finally:
+        tally.counting = True
     return None
 
 
+def _problem(error: BaseException) -> str:
+    """A violation's own text; anything else the target made the client raise, named as such."""
+    if isinstance(error, (AssertionError, Flaky)):
+        return str(error).strip()
+    text = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return f"the target broke the client: {text}"
+
+
+def _shortest(final: Finding, first: tuple[Finding, float] | None, recorder: Recorder,
+              shrink_seconds: float | None) -> Finding:
+    """The run to report: Hypothesis's final one, or the first failing run when that has fewer calls.
+
+    Shrinking makes Hypothesis's choices simpler, which is not always fewer calls (a simple step may cost
+    more calls than the steps it replaced), and a bounded shrink may stop early; either way the shorter
+    reproduction is the more useful.
+    """
+    if first is None:
+        return final
+    found, at = first
+    if shrink_seconds == 0:
+        return Finding(final.where, final.problem, final.curl, "not shrunk")
+    runs = max(0, recorder.runs - (recorder.failed_run or 0) - 1)  # the last run is the final replay
+    kept_first = len(found.curl) < len(final.curl)
+    chosen = found if kept_first else final
+    return Finding(chosen.where, chosen.problem, chosen.curl,
+                   shrinking=Shrinking(len(found.curl), runs, time.monotonic() - at, kept_first))
+
+
 def verify(transport: Transport, scenarios: Sequence[Scenario], *, examples: int, profile: str | None,
-           prepare: Callable[[Scenario | None], None] | None = None,
-           progress: Callable[[str, Finding | None], None] | None = None) -> Report:
+           prepare: Callable[[Scenario | None], None] | None = None, observer: Observer | None = None,
+           seed: int | None = None, shrink_seconds: float | None = DEFAULT_SHRINK_SECONDS,
+           fail_fast: bool = False) -> Report:
     """Replay each scenario, then run the state machine for ``examples`` examples; every result in the report.
 
     ``prepare`` is called before each phase with its scenario (None before the state machine), to put a mock
-    target on the right stage; a live target needs nothing.
+    target on the right stage; a live target needs nothing. With ``fail_fast`` the first failing phase ends
+    the verification (the phases after it are reported as skipped) and a failure is not shrunk.
     """
-    report = Report()
+    observer = observer or Observer()
+    report = Report(seed=seed)
 
-    def record(name: str, finding: Finding | None) -> None:
+    def run(name: str, phase: Callable[[], Finding | None]) -> None:
+        if fail_fast and not report.ok:
+            report.skipped.append(name)
+            observer.skipped(name)
+            return
+        finding = phase()
         report.checks.append((name, finding))
-        if progress is not None:
-            progress(name, finding)
+        observer.finished(name, finding)
 
-    for scenario in scenarios:
-        if prepare is not None:
-            prepare(scenario)
-        record(f"scenario {scenario.name}", replay_scenario(transport, scenario, profile=profile))
-    if examples > 0:
+    def scenario_phase(scenario: Scenario) -> Callable[[], Finding | None]:
+        def phase() -> Finding | None:
+            if prepare is not None:
+                prepare(scenario)
+            return replay_scenario(transport, scenario, profile=profile, tally=report.tally)
+
+        return phase
+
+    def machine_phase() -> Finding | None:
         if prepare is not None:
             prepare(None)
         mock = transport.control is not None
         target = Target(transport, profile=profile, synchronous=mock, frozen_clock=mock, suspension=mock)
-        record("state machine", run_state_machine(target, examples=examples))
+        return run_state_machine(target, examples=examples, seed=seed,
+                                 shrink_seconds=0 if fail_fast else shrink_seconds, tally=report.tally,
+                                 observer=observer)
+
+    for scenario in scenarios:
+        run(f"scenario {scenario.name}", scenario_phase(scenario))
+    if examples > 0:
+        run("state machine", machine_phase)
     return report

@@ -17,12 +17,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from contracts.errors import ContractViolation
 from contracts.scenario import resolve_scenario
 from contracts.testing import invariants as inv
 from contracts.testing.control import MockControl, Stage
 from contracts.testing.statemachine import Target, build_state_machine
-from contracts.testing.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token
+from contracts.testing.tally import Tally, TallyRow
+from contracts.testing.transport import HttpTransport, Reply, Transport, WsgiTransport, mock_token, redactor
 from contracts.testing.verify import run_state_machine
+from contracts.validation import default_contract
 from contracts.vocabulary import default_vocabulary
 from mockserver.remote import HttpControl
 from mockserver.server import HttpServer
@@ -371,6 +374,81 @@ def test_unsuspend_past_the_deadline_runs_the_job_and_expires_it_at_once() -> No
                      ).invariant == "unsuspend moves SUSPENDED to RUNNING"
 
 
+def test_ids_are_unique_across_runs_and_within_one_answer() -> None:
+    inv.check_new_ids({"1", "2"}, [{"id": "3"}, None, {"id": "4"}])
+    assert violation(lambda: inv.check_new_ids({"1"}, [{"id": "1"}])).invariant == "ids are unique"
+    assert violation(lambda: inv.check_new_ids(set(), [{"id": "5"}, {"id": "5"}])).job_id == "5"
+
+
+def test_created_at_is_never_after_the_clock() -> None:
+    inv.check_created_at(job(), T0)
+    error = violation(lambda: inv.check_created_at(job(), T0 - 1))
+    assert (error.invariant, error.violations[0].expected, error.violations[0].actual) == (
+        "createdAt is never after the clock", f"<= {T0 - 1}", str(T0))
+
+
+def test_browse_shows_only_the_callers_jobs() -> None:
+    mine, theirs = job(job_id="1"), changed(job(job_id="2"), "owner/createdBy", "someone-else")
+    inv.check_browse_owner([mine, theirs], "user", {"1"})  # a job this run did not create is not judged
+    error = violation(lambda: inv.check_browse_owner([mine, theirs], "user", {"1", "2"}))
+    assert (error.invariant, error.job_id) == ("browse shows only the caller's jobs", "2")
+
+
+def test_every_state_is_a_job_state() -> None:
+    inv.check_state_known(job("SUSPENDED"))
+    assert violation(lambda: inv.check_state_known(job("RUNNIN"))).invariant == "every state is a JobState"
+
+
+def test_the_named_unchanged_checks() -> None:
+    moved = changed(job(), "status/expiresAt", T0 + 6 * HOUR_MS)
+    for check, name in [(inv.check_retrieves_agree, "two retrieves in a row are equal"),
+                        (inv.check_foreign_request, "another user's request changes nothing"),
+                        (inv.check_refused_bulk, "a bulk request naming an unknown id changes nothing")]:
+        check(job(), job())
+        assert violation(lambda check=check: check(job(), moved)).invariant == name
+        assert inv.invariant_name(check) == name
+
+
+def reply(status: int, body: Any, raw: bytes | None = None) -> Reply:
+    return Reply(status, body, {}, raw if raw is not None else json.dumps(body).encode(), "GET /api/jobs/retrieve")
+
+
+def test_the_contracts_checks_a_response_and_its_status() -> None:
+    contract = default_contract()
+    inv.check_response(contract, "jobs.retrieve", reply(404, {"why": "Unknown job", "errorCode": None}))
+    with pytest.raises(ContractViolation, match=r"^GET /api/jobs/retrieve answered 502 breaks the contract"):
+        inv.check_response(contract, "jobs.retrieve", reply(502, None, b"<html>Bad Gateway</html>"))
+    inv.check_status(reply(404, {}), 404)
+    with pytest.raises(ContractViolation) as caught:
+        inv.check_status(reply(200, {"id": "1"}), 404, "step 2")
+    assert str(caught.value) == ("step 2: GET /api/jobs/retrieve answered 200 breaks the contract (1 violation):\n"
+                                 "  /: expected 404, got 200: {'id': '1'}")
+
+
+def test_every_check_is_named_for_the_summary() -> None:
+    checks = [name for name in inv.__all__ if name.startswith("check_") and name != "check_unchanged"]
+    assert sorted(inv.invariant_name(getattr(inv, name)) for name in checks) == sorted(inv.invariant_names())
+    assert len(set(inv.invariant_names())) == len(checks)
+    with pytest.raises(KeyError):
+        inv.invariant_name(inv.check_unchanged)  # it takes its name as an argument; the named ones wrap it
+
+
+def test_the_tally_counts_each_check_and_its_failures() -> None:
+    tally = Tally()
+    tally(inv.check_final_unchanged, job("SUCCESS"), job("SUCCESS"))
+    tally(inv.check_final_unchanged, job("RUNNING"), job("SUSPENDED"))
+    with pytest.raises(inv.InvariantViolation):
+        tally(inv.check_final_unchanged, job("EXPIRED"), job("RUNNING"))
+    tally(inv.check_state_known, job())
+    tally.counting = False
+    with pytest.raises(inv.InvariantViolation):  # while not counting, the check still runs
+        tally(inv.check_state_known, job("RUNNIN"))
+    assert tally.rows() == [TallyRow("final states never change", 3, 2), TallyRow("every state is a JobState", 1, 1)]
+    assert tally.rows()[0].failed == 1
+    assert "final states never change" not in tally.unchecked()
+    assert "ids are unique" in tally.unchecked()
+
+
 @pytest.mark.parametrize(("profile", "state"), [("docs", "EXPIRED"), ("ucloud", "RUNNING")])
 def test_the_sequence_the_state_machine_found(profile: str, state: str, apps: list[MockApp]) -> None:
     """Hypothesis's shrunk example: a 61 s job suspended at 60 s and resumed at 61 s, in each profile."""
@@ -481,3 +559,18 @@ def test_http_transport_refuses_what_it_cannot_use() -> None:
         HttpTransport("ftp://example.org", {"user": "t"})
     with pytest.raises(ValueError, match="at least one user's token"):
         HttpTransport("http://127.0.0.1:9", {})
+
+
+def test_curl_lines_read_each_users_token_from_the_environment() -> None:
+    transport = WsgiTransport(create_app(), tokens={"user": "first-secret-token", "other": "second-secret-token"})
+    reply = transport.call("jobs.retrieve", {"id": "1"}, user="other")
+    assert reply.curl == ("curl -X GET -H \"Authorization: Bearer $UCLOUD_SECOND_TOKEN\" "
+                          "'http://ucloud.invalid/api/jobs/retrieve?id=1'")
+    assert "secret" not in transport.call("jobs.create", {"items": []}).curl
+
+
+def test_the_redactor_replaces_each_token_by_its_variable() -> None:
+    redact = redactor({"UCLOUD_TOKEN": "abcdefgh-1", "UCLOUD_SECOND_TOKEN": "abcdefgh-12", "UNSET": None})
+    assert redact("Bearer abcdefgh-12 and Bearer abcdefgh-1.") == \
+        "Bearer $UCLOUD_SECOND_TOKEN and Bearer $UCLOUD_TOKEN."  # the longer first: one is a prefix of the other
+    assert redactor({"UCLOUD_TOKEN": "T"})("Terminate") == "Terminate"  # too short to tell from text

@@ -20,6 +20,7 @@ import pytest
 
 from mockserver.server import HttpServer
 from mockserver.web.app import create_app
+from tests.contracts.broken import terminate_ignored
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -428,21 +429,6 @@ def test_a_contract_violation_is_a_plain_failure(consumer: pytest.Pytester) -> N
 # --------------------------------------------------------------------------- --ucloud-verify
 
 
-def terminate_ignored(app: WsgiApp) -> WsgiApp:
-    """A broken provider: it answers terminate with success and leaves the job as it was."""
-
-    def broken(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ["PATH_INFO"] != "/api/jobs/terminate":
-            return app(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        items = json.loads(environ["wsgi.input"].read(length))["items"]
-        body = json.dumps({"responses": [{} for _ in items]}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
-
-    return broken
-
-
 @pytest.fixture
 def serve() -> Iterator[Callable[..., str]]:
     """Start an HttpServer in this process (optionally broken) and give its URL; stop it afterwards."""
@@ -469,26 +455,37 @@ def test_verify_passes_the_mock(consumer: pytest.Pytester, serve: Callable[..., 
     result.stdout.fnmatch_lines(["*ucloud_verify PASSED*"])
 
 
-def test_verify_fails_a_broken_provider_with_curl_lines(consumer: pytest.Pytester,
-                                                        serve: Callable[..., str]) -> None:
+def test_verify_fails_a_broken_provider_with_curl_lines_and_no_token(consumer: pytest.Pytester,
+                                                                     serve: Callable[..., str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token comes from UCLOUD_TOKEN; the seed and shrink time are the command's; no output holds the token."""
+    token = "plugin-secret-token-0123456789"
+    monkeypatch.setenv("UCLOUD_TOKEN", token)
     url = serve(terminate_ignored(create_app(scenario="blank", profile="ucloud")))
-    result = run(consumer, "--ucloud-verify", "--ucloud-url", url, "--ucloud-token", "T", "--ucloud-examples", "10")
+    result = run(consumer, "--ucloud-verify", "--ucloud-url", url, "--ucloud-examples", "10", "--ucloud-seed", "3",
+                 "--ucloud-shrink-time", "0", "--junitxml", "junit.xml")
     result.assert_outcomes(failed=1)
     text = output(result)
     assert "FAIL scenario extend-and-terminate" in text
     assert "invariant 'terminate ends the job'" in text
+    assert "FAIL state machine (not shrunk)" in text
+    assert "seed 3: --seed 3 repeats this run" in text
     curl = [line.strip() for line in text.splitlines() if line.strip().startswith("curl ")]
     assert any(f"{url}/api/jobs/terminate" in line for line in curl), text
-    assert all(url in line for line in curl)
+    assert all(url in line and '"Authorization: Bearer $UCLOUD_TOKEN"' in line for line in curl)
+    assert token not in text
+    assert token not in (consumer.path / "junit.xml").read_text()
 
 
-def test_verify_without_url_or_token_is_a_usage_error(consumer: pytest.Pytester) -> None:
+def test_verify_without_url_or_token_is_a_usage_error(consumer: pytest.Pytester,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UCLOUD_TOKEN", raising=False)
     result = run(consumer, "--ucloud-verify")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--ucloud-verify needs --ucloud-url*"])
     result = run(consumer, "--ucloud-verify", "--ucloud-url", "http://127.0.0.1:9")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--ucloud-verify needs --ucloud-token*"])
+    result.stderr.fnmatch_lines(["*--ucloud-verify needs --ucloud-token or $UCLOUD_TOKEN as well as --ucloud-url"])
 
 
 # --------------------------------------------------------------------------- the example consumer
