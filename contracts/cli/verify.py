@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_EXAMPLES", "DEFAULT_SHRINK_SECONDS", "ControlFor", "VerifyOptions", "VerifyUsageError",
            "add_verify_command", "run_verify", "verify_provider", "verify_transport", "verify_url"]
 
-STATE_MACHINE_STAGE = "blank"
+STATE_MACHINE_STAGE = "blank"  # contracts.testing.verify.STATE_MACHINE_STAGE, without importing Hypothesis
+#: The second user verify makes up for a mock (an unsigned JWT): a member of the blank stage's project.
+SECOND_USER = "verify-second-user"
 DEFAULT_EXAMPLES = 25
 DEFAULT_SHRINK_SECONDS = 5.0  # contracts.testing.verify.DEFAULT_SHRINK_SECONDS, without importing Hypothesis
 PROG = "ucloud-jobs verify"
@@ -189,7 +191,7 @@ def _connect(url: str, token: str, second_token: str | None,
     try:
         control = control_for(url) if control_for is not None else None
         if control is not None and not second_token:
-            candidate = mock_token("verify-second-user")
+            candidate = mock_token(SECOND_USER)
             probe = HttpTransport(url, {"second-user": candidate})
             accepted = probe.call("jobs.retrieve", {"id": "0"}).status == 404
             probe.close()
@@ -218,7 +220,7 @@ def verify_url(url: str, token: str, options: VerifyOptions | None = None, *, se
         notes = [] if made_up is None else [
             f"the second user is the mock's verify-second-user: export {SECOND_TOKEN_VARIABLE}='{made_up}'"]
         return verify_transport(transport, chosen, options, say=lambda text: say(redact(text)), redact=redact,
-                                url=url, notes=notes)
+                                url=url, notes=notes, member=None if made_up is None else SECOND_USER)
     except (OSError, http.client.HTTPException) as error:
         raise VerifyUsageError(redact(f"lost {url}: {error}")) from None
     finally:
@@ -227,7 +229,7 @@ def verify_url(url: str, token: str, options: VerifyOptions | None = None, *, se
 
 def verify_transport(transport: Transport, scenarios: Sequence[Scenario], options: VerifyOptions | None = None, *,
                      say: Say = lambda text: None, redact: Callable[[str], str] = lambda text: text,
-                     url: str = "the target", notes: Sequence[str] = ()) -> Report:
+                     url: str = "the target", notes: Sequence[str] = (), member: str | None = None) -> Report:
     """Verify the target behind ``transport`` with ``scenarios``, telling ``say`` as it goes.
 
     A mock (a transport with a control) is restarted on the scenario and profile it was playing when verify
@@ -253,7 +255,7 @@ def verify_transport(transport: Transport, scenarios: Sequence[Scenario], option
     try:
         report = verify(transport, scenarios, examples=options.examples, profile=expected,
                         prepare=_stager(control, stage), observer=Printer(say, shrink_seconds), seed=seed,
-                        shrink_seconds=shrink_seconds, fail_fast=options.fail_fast)
+                        shrink_seconds=shrink_seconds, fail_fast=options.fail_fast, member=member)
     finally:
         if control is not None and stage is not None:
             say(put_back(control, stage, options.restore))

@@ -30,10 +30,14 @@ __all__ = [
     "check_extended",
     "check_final_unchanged",
     "check_foreign_request",
+    "check_invisible",
     "check_new_ids",
+    "check_products_offered",
+    "check_read_only",
     "check_refused_bulk",
     "check_response",
     "check_retrieves_agree",
+    "check_session",
     "check_state_known",
     "check_status",
     "check_suspended",
@@ -41,6 +45,7 @@ __all__ = [
     "check_unchanged",
     "check_unsuspended",
     "check_updates",
+    "check_utilization",
     "duration_ms",
     "invariant_name",
     "invariant_names",
@@ -321,3 +326,56 @@ def _check_move(before: Job, after: Job, source: str, target: str, call: str) ->
         raise InvariantViolation(f"{call} moves {source} to {target}", str(after["id"]),
                                  f"the job was {_state(before)} and after {call} it is {_state(after)}",
                                  "/status/state", expected, _state(after))
+
+
+# ------------------------------------------------------------------ sessions, products, sharing
+
+@_checks("a session opens only on a running job, on the rank and of the kind asked for")
+def check_session(before: Job, status: int, body: Any, rank: int, kind: str) -> None:
+    """openInteractiveSession answers 200 with that session for a running job, and 400 for any other."""
+    job_id = str(before["id"])
+    if _state(before) != "RUNNING":
+        if status != 400:
+            raise InvariantViolation("a session opens only on a running job", job_id,
+                                     f"a {_state(before)} job answered {status}", "", "400", str(status))
+        return
+    session = body["responses"][0]["session"] if status == 200 else None
+    if session is None or (session["jobId"], session["rank"], session["type"]) != (job_id, rank, kind.lower()):
+        raise InvariantViolation("a session names its job, rank and kind", job_id, f"got {status}: {body}",
+                                 "/responses/0/session", f"{kind.lower()} on {job_id}/{rank}", str(session))
+
+
+@_checks("the products of one's jobs are offered")
+def check_products_offered(catalogue: Mapping[str, Any], products: Iterable[Mapping[str, Any]]) -> None:
+    """retrieveProducts lists the product of every job one could create."""
+    offered = {(entry["product"]["name"], entry["product"]["category"]["name"], provider)
+               for provider, entries in catalogue["productsByProvider"].items() for entry in entries}
+    for product in products:
+        key = (product["id"], product["category"], product["provider"])
+        if key not in offered:
+            raise InvariantViolation("the products of one's jobs are offered", None, f"{key} is not offered",
+                                     "/productsByProvider", "/".join(key), "absent")
+
+
+@_checks("utilization counts the running and queued jobs")
+def check_utilization(body: Mapping[str, Any], running: int, pending: int) -> None:
+    """On a mock with no other users, the queue status counts exactly the jobs one has running and queued."""
+    got = (body["queueStatus"]["running"], body["queueStatus"]["pending"])
+    if got != (running, pending):
+        raise InvariantViolation("utilization counts the running and queued jobs", None,
+                                 f"running and pending are {got}, the jobs say {(running, pending)}",
+                                 "/queueStatus", str((running, pending)), str(got))
+
+
+@_checks("without READ a job is invisible")
+def check_invisible(job_id: str, status: int, browsed: Iterable[Job]) -> None:
+    """A user without READ on a job gets 404 for it, and browse does not show it."""
+    if status != 404 or any(str(item["id"]) == job_id for item in browsed):
+        raise InvariantViolation("without READ a job is invisible", job_id,
+                                 f"retrieve answered {status}, or browse showed it", "", "404 and absent", str(status))
+
+
+@_checks("READ without EDIT changes nothing")
+def check_read_only(before: Job, after: Job) -> None:
+    """A user with READ but not EDIT is refused extend, terminate, suspend and unsuspend, and nothing changes."""
+    check_unchanged(before, after, "READ without EDIT changes nothing")

@@ -88,8 +88,9 @@ class Transport(Protocol):
     #: The control of a mock (reset, clock, scenario); None for a live provider.
     control: MockControl | None
 
-    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
-        """Call an operation: ``request`` is the JSON body (POST) or the query parameters (GET)."""
+    def call(self, operation_id: str, request: Any, *, user: str | None = None, project: str | None = None) -> Reply:
+        """Call an operation: ``request`` is the JSON body (POST) or the query parameters (GET); ``project`` is
+        the workspace (the ``Project`` header)."""
         ...
 
 
@@ -111,10 +112,13 @@ class _Base:
     def __post_init__(self) -> None:
         self.users = tuple(self.tokens)
 
-    def _request(self, operation_id: str, request: Any, user: str | None) -> tuple[str, str, bytes, dict[str, str]]:
+    def _request(self, operation_id: str, request: Any, user: str | None,
+                 project: str | None = None) -> tuple[str, str, bytes, dict[str, str]]:
         operation = self.spec.operation(operation_id)
         token = self.tokens[user or self.users[0]]
         headers = {"Authorization": f"Bearer {token}"}
+        if project is not None:
+            headers["Project"] = project
         if operation.method == "GET":
             query = encode_query(request or {})
             return operation.method, operation.path + (f"?{query}" if query else ""), b"", headers
@@ -152,9 +156,9 @@ class WsgiTransport(_Base):
                          control=control)
         self.client = Client(app)
 
-    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+    def call(self, operation_id: str, request: Any, *, user: str | None = None, project: str | None = None) -> Reply:
         """Call an operation of the app."""
-        method, target, body, headers = self._request(operation_id, request, user)
+        method, target, body, headers = self._request(operation_id, request, user, project)
         response = self.client.open(target, method=method, data=body, headers=headers)
         raw = response.get_data()
         return Reply(response.status_code, _parse(raw), dict(response.headers), raw, f"{method} {target}",
@@ -206,9 +210,9 @@ class HttpTransport(_Base):
                     raise
         raise AssertionError("unreachable")
 
-    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+    def call(self, operation_id: str, request: Any, *, user: str | None = None, project: str | None = None) -> Reply:
         """Call an operation over HTTP."""
-        method, target, body, headers = self._request(operation_id, request, user)
+        method, target, body, headers = self._request(operation_id, request, user, project)
         status, response_headers, raw = self._raw(method, target, body, headers)
         return Reply(status, _parse(raw), response_headers, raw, f"{method} {target}",
                      self._curl(method, target, body, headers, user))

@@ -29,6 +29,8 @@ from contracts.testing.tally import Tally
 from contracts.testing.transport import Reply, Transport
 from contracts.validation import Contract, default_contract
 
+STATE_MACHINE_STAGE = "blank"  # the stage of the state machine: a bundled scenario with no script
+
 __all__ = ["DEFAULT_SHRINK_SECONDS", "Finding", "Observer", "Report", "replay_scenario", "run_state_machine",
            "verify"]
 
@@ -216,10 +218,18 @@ def _shortest(final: Finding, first: tuple[Finding, float] | None, recorder: Rec
                    shrinking=Shrinking(len(found.curl), runs, time.monotonic() - at, kept_first))
 
 
+def sharing_project(member: str) -> str | None:
+    """The project of the state machine's stage (blank) in which ``member`` is a member, for the sharing rules."""
+    from contracts.scenario import resolve_scenario  # noqa: PLC0415 - only with a mock's second user
+
+    stage = resolve_scenario(STATE_MACHINE_STAGE)
+    return next((name for name, project in stage.projects.items() if member in project.members), None)
+
+
 def verify(transport: Transport, scenarios: Sequence[Scenario], *, examples: int, profile: str | None,
            prepare: Callable[[Scenario | None], None] | None = None, observer: Observer | None = None,
            seed: int | None = None, shrink_seconds: float | None = DEFAULT_SHRINK_SECONDS,
-           fail_fast: bool = False) -> Report:
+           fail_fast: bool = False, member: str | None = None) -> Report:
     """Replay each scenario, then run the state machine for ``examples`` examples; every result in the report.
 
     ``prepare`` is called before each phase with its scenario (None before the state machine), to put a mock
@@ -250,7 +260,8 @@ def verify(transport: Transport, scenarios: Sequence[Scenario], *, examples: int
         if prepare is not None:
             prepare(None)
         mock = transport.control is not None
-        target = Target(transport, profile=profile, synchronous=mock, frozen_clock=mock, suspension=mock)
+        target = Target(transport, profile=profile, synchronous=mock, frozen_clock=mock, suspension=mock,
+                        project=sharing_project(member) if mock and member else None, member=member)
         return run_state_machine(target, examples=examples, seed=seed,
                                  shrink_seconds=0 if fail_fast else shrink_seconds, tally=report.tally,
                                  observer=observer)

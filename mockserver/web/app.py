@@ -111,7 +111,7 @@ class MockApp:
         headers: Mapping[str, str] = {}
         self.engine.forget_cue()
         try:
-            operation = self._match(request, "Not Found")
+            operation = self._match(request, _not_found(path))
             caller = self.authenticator.caller(request.headers.get("Authorization"), request.headers.get("Project"))
             user = caller.username
             self._apply_fault(operation)
@@ -196,6 +196,18 @@ class MockApp:
             self.errors.append(error)
         if self.on_error is not None:
             self.on_error(error)
+
+
+_JOBS_API = "/api/jobs"
+
+
+def _not_found(path: str) -> str:
+    """The ``why`` of a 404: a call of another UCloud API is named as such, so a client knows to look elsewhere."""
+    folded = path.casefold()
+    if folded.startswith("/api/") and not (folded == _JOBS_API or folded.startswith(_JOBS_API + "/")):
+        return (f"Not Found: {path} is not a call of the Jobs API; this mock serves UCloud's Jobs API only "
+                f"({_JOBS_API}/...), not wallets, applications, products, files or other APIs")
+    return "Not Found"
 
 
 def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile | None = None,

@@ -77,8 +77,8 @@ class CountingTransport:
         self.control = CountingControl(inner.control)
         self.seen: set[tuple[str, str, int]] = set()
 
-    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
-        reply = self.inner.call(operation_id, request, user=user)
+    def call(self, operation_id: str, request: Any, *, user: str | None = None, project: str | None = None) -> Reply:
+        reply = self.inner.call(operation_id, request, user=user, project=project)
         self.seen.add((operation_id, user or self.users[0], reply.status))
         return reply
 
@@ -112,13 +112,18 @@ def apps() -> Iterator[list[MockApp]]:
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_state_machine_passes_the_mock(profile: str, apps: list[MockApp]) -> None:
     transport = CountingTransport(mock_transport(profile, apps))
-    machine = build_state_machine(Target(transport, profile=profile))
+    machine = build_state_machine(Target(transport, profile=profile, project="verify-project", member="other-user"))
     run_state_machine_as_test(machine, settings=MACHINE)
     # Every rule was reached, with the answers it expects: the machine did not pass by doing nothing.
     owner, stranger = transport.users
     for operation in ("jobs.create", "jobs.retrieve", "jobs.browse", "jobs.extend", "jobs.terminate",
-                      "jobs.suspend", "jobs.unsuspend"):
+                      "jobs.suspend", "jobs.unsuspend", "jobs.openInteractiveSession", "jobs.retrieveProducts",
+                      "jobs.retrieveUtilization", "jobs.updateAcl"):
         assert (operation, owner, 200) in transport.seen, operation
+    assert ("jobs.openInteractiveSession", owner, 400) in transport.seen, "a session on a job not running"
+    for operation in ("jobs.retrieve", "jobs.browse"):  # the member, with a grant and without
+        assert (operation, stranger, 200) in transport.seen, f"{operation} as a member with READ"
+    assert ("jobs.terminate", stranger, 404) in transport.seen, "terminate as a member with READ only"
     for operation in ("jobs.retrieve", "jobs.extend", "jobs.terminate"):
         assert (operation, stranger, 404) in transport.seen, f"{operation} as another user"
     for operation in ("jobs.extend", "jobs.terminate", "jobs.suspend"):

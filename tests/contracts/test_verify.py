@@ -69,11 +69,11 @@ class Interrupting:
         self.inner, self.at, self.calls = inner, at, 0
         self.users, self.control = inner.users, inner.control
 
-    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+    def call(self, operation_id: str, request: Any, *, user: str | None = None, project: str | None = None) -> Reply:
         self.calls += 1
         if self.calls == self.at:
             raise KeyboardInterrupt
-        return self.inner.call(operation_id, request, user=user)
+        return self.inner.call(operation_id, request, user=user, project=project)
 
 
 # --------------------------------------------------------------------------- what verify finds
@@ -117,9 +117,10 @@ def test_the_first_failure_is_printed_while_the_state_machine_still_runs() -> No
     class Watched:
         users, control = transport.users, transport.control
 
-        def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+        def call(self, operation_id: str, request: Any, *, user: str | None = None,
+                 project: str | None = None) -> Reply:
             events.append(f"call {operation_id}")
-            return transport.call(operation_id, request, user=user)
+            return transport.call(operation_id, request, user=user, project=project)
 
     verify_transport(Watched(), [], VerifyOptions(examples=20, seed=1, shrink_seconds=0), say=events.append)
     first = next(index for index, event in enumerate(events) if event.startswith("FAIL state machine (the first"))
@@ -140,11 +141,11 @@ def test_shrinking_runs_when_allowed_and_never_reports_a_longer_run() -> None:
     """Shrinking simplifies Hypothesis's choices, which is not always fewer calls; the shorter run is reported.
 
     With this seed the first failing run has 24 calls and Hypothesis's shrunk one, on the machine this was
-    written on, 28.
+    written on, 7 (with other seeds the shrunk run is sometimes longer than the first one).
     """
     observer = FirstRun()
     transport, _ = mock("ucloud", extend_twice, scenario="blank")
-    finding = run_state_machine(Target(transport, profile="ucloud"), examples=50, seed=9, shrink_seconds=2,
+    finding = run_state_machine(Target(transport, profile="ucloud"), examples=50, seed=5, shrink_seconds=2,
                                 observer=observer)
     assert finding is not None
     assert observer.first is not None

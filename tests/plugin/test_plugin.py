@@ -472,7 +472,9 @@ def test_verify_fails_a_broken_provider_with_curl_lines_and_no_token(consumer: p
     assert "seed 3: --seed 3 repeats this run" in text
     curl = [line.strip() for line in text.splitlines() if line.strip().startswith("curl ")]
     assert any(f"{url}/api/jobs/terminate" in line for line in curl), text
-    assert all(url in line and '"Authorization: Bearer $UCLOUD_TOKEN"' in line for line in curl)
+    assert all(url in line and ('"Authorization: Bearer $UCLOUD_TOKEN"' in line
+                                or '"Authorization: Bearer $UCLOUD_SECOND_TOKEN"' in line) for line in curl)
+    assert any('"Authorization: Bearer $UCLOUD_TOKEN"' in line for line in curl)
     assert token not in text
     assert token not in (consumer.path / "junit.xml").read_text()
 
