@@ -67,7 +67,7 @@ class _Replay:
     def run(self) -> None:
         for index, step in enumerate(self.scenario.steps, start=1):
             request = step.bind(self.created)
-            reply = self.transport.call(step.call, request, user=self.user(step.user))
+            reply = self.transport.call(step.call, request, user=self.user(step.user), project=step.project)
             self.calls.append(reply)
             where = f"step {index} ({step.call})" + (f": {step.note}" if step.note else "")
             self.tally(inv.check_response, self.contract, step.call, reply)

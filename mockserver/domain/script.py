@@ -2,7 +2,8 @@
 
 A request that makes the next step's call plays that step: it is served at the step's time (the clock never goes
 back) and the cursor moves on. A request to another call is served off the script, on the clock as it stands,
-and does not use up the step; nor does a request the domain refuses (the engine rolls the cursor back). Once the
+and does not use up the step; nor does a request the domain refuses (the engine rolls the cursor back), unless
+the step expects a refusal (its ``expect`` status is not 200). Once the
 steps are used up, the clock holds, or moves by the scenario's tick per request.
 """
 
@@ -78,9 +79,9 @@ class Script:
         return self._steps[cue.played - 1].ids if cue is not None and cue.played is not None else ()
 
     def rollback(self) -> None:
-        """The request was refused: the step it played is still to be played."""
+        """The request was refused: the step it played is still to be played, unless it expected a refusal."""
         cue = self.cue()
-        if cue is not None and cue.played is not None:
+        if cue is not None and cue.played is not None and self._steps[cue.played - 1].expect_status == 200:
             self.cursor = cue.played - 1
             self._note(Cue(cue.operation, cue.total, waiting=cue.played, expected=self._steps[self.cursor].call))
 
