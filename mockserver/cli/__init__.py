@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import NoReturn, cast
 
 from contracts.cli.validate import add_commands as add_contract_commands
+from contracts.cli.scenarios import add_scenarios_command
 from contracts.cli.verify import add_verify_command
 from mockserver.cli.serve import add_serve_command
 from mockserver.remote import HttpControl
@@ -31,6 +32,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 COMMANDS: tuple[Register, ...] = (
     add_serve_command,
     add_contract_commands,
+    add_scenarios_command,
     functools.partial(add_verify_command, control_for=HttpControl.probe),
 )
 

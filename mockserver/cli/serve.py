@@ -12,6 +12,7 @@ from typing import Any
 
 from contracts.errors import ContractError
 from contracts.profiles import ERAS, PROFILES
+from contracts.scenario import list_scenarios
 from mockserver.api import MockServer
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import ServerError, create_app
@@ -33,7 +34,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser = subparsers.add_parser(
         "serve", help="run the mock server",
         description="Serve a stateful mock of UCloud's Jobs API on a deterministic clock. With no options it "
-                    "replays the documented flow 'Extending a Job and terminating it early'.")
+                    "replays the documented flow 'Extending a Job and terminating it early'.",
+        epilog=f"bundled scenarios: {', '.join(sorted(list_scenarios()))} ('ucloud-jobs scenarios' describes "
+               "them)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)")
     parser.add_argument("--profile", choices=tuple(PROFILES), default=None,
