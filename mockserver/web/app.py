@@ -85,6 +85,8 @@ class MockApp:
                                                                size=lambda key: len(key[1]))
         self._encoded: Memo[int, tuple[object, bytes]] = Memo(entries=1024, key_limit=0, size=lambda key: 0)
         self.sleep: Callable[[float], None] = time.sleep
+        #: The wall clock, in epoch ms: only for the journal's wallTime, never for the mock's behaviour.
+        self.wall_ms: Callable[[], int] = lambda: _wall_ns() // 1_000_000
         #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
         self.on_error: Callable[[ServerError], None] | None = None
 
@@ -129,7 +131,8 @@ class MockApp:
             answer = self._error(error, request, path, operation)
             status, body, headers = answer.code or 500, answer.body(), answer.extra_headers
         cue = self.engine.cue()
-        self.journal.record(clock_ms=self.engine.clock.now_ms(), method=request.method, path=path,
+        self.journal.record(clock_ms=self.engine.clock.now_ms(), wall_ms=self.wall_ms(), method=request.method,
+                            path=path,
                             query=request.environ.get("QUERY_STRING", ""), operation=operation, user=user,
                             status=status, request=request.body_read, response=body,
                             script=None if cue is None else cue.describe())
@@ -199,6 +202,7 @@ class MockApp:
 
 
 _JOBS_API = "/api/jobs"
+_wall_ns = time.time_ns  # bound once: the journal's wallTime only, never the mock's behaviour
 
 
 def _not_found(path: str) -> str:

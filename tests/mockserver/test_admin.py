@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,10 +76,16 @@ def test_the_journal_records_requests_and_answers(client: ApiClient) -> None:
     assert (create["method"], create["path"], create["operation"], create["status"]) == (
         "POST", "/api/jobs", "jobs.create", 200)
     assert (create["user"], create["clockMs"]) == ("user", T0)
-    assert '"acme-web-application"' in create["request"]
-    assert create["response"] == f'{{"responses":[{{"id":"{job_id}"}}]}}'
+    assert create["request"]["items"][0]["application"] == {"name": "acme-web-application", "version": "1.0.0"}
+    assert create["response"] == {"responses": [{"id": job_id}]}
+    assert (create["requestBytes"], create["responseBytes"]) == (len(json.dumps(create["request"])),
+                                                                 len(f'{{"responses":[{{"id":"{job_id}"}}]}}'))
+    assert "requestText" not in create
+    assert create["wallTime"].endswith("Z")
     assert (retrieve["query"], retrieve["clockMs"]) == (f"id={job_id}&includeUpdates=true", T0 + QUEUE_DELAY_MS)
-    assert (refused["status"], refused["user"]) == (401, None)
+    assert (retrieve["request"], retrieve["response"]["id"], retrieve["script"]) == (None, job_id, "no script")
+    assert (refused["status"], refused["user"], refused["response"]) == (
+        401, None, {"why": "Unauthorized", "errorCode": None})
     assert [entry["seq"] for entry in journal["entries"]] == [1, 2, 3]
     assert client.get("/_mock/journal?limit=1").json["entries"] == [refused]
     assert client.request("DELETE", "/_mock/journal").json["entries"] == []
@@ -99,8 +106,15 @@ def test_the_journal_clips_big_bodies(client: ApiClient) -> None:
     name = "x" * 200
     client.create(*[job_spec(name=name)] * 100)
     (entry,) = client.get("/_mock/journal").json["entries"]
-    assert len(entry["request"]) < 5000
-    assert entry["request"].endswith("bytes)")
+    assert entry["request"] is None  # clipped, so no longer JSON: the text is kept instead
+    assert len(entry["requestText"]) < 5000
+    assert entry["requestText"].endswith(f"... ({entry['requestBytes']} bytes)")
+
+
+def test_a_body_that_is_not_json_is_kept_as_text(client: ApiClient) -> None:
+    client.request("POST", "/api/jobs", data=b"{not json")
+    (entry,) = client.get("/_mock/journal").json["entries"]
+    assert (entry["request"], entry["requestText"], entry["status"]) == (None, "{not json", 400)
 
 
 @pytest.mark.parametrize("limit", ["-1", "many", "1.5"])
