@@ -15,10 +15,12 @@ from contracts.profiles import PROFILES
 from mockserver.api import MockServer
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import ServerError, create_app
+from mockserver.web.sites import normalise_host, normalise_origin
 
-__all__ = ["SWITCH_INTERVAL_S", "add_serve_command", "serve"]
+__all__ = ["MIN_ADMIN_TOKEN", "SWITCH_INTERVAL_S", "add_serve_command", "serve"]
 
 SWITCH_INTERVAL_S = 0.001
+MIN_ADMIN_TOKEN = 16  # characters: a token that opens the admin API to the network must not be guessable
 
 
 def _user(text: str) -> tuple[str, str]:
@@ -26,6 +28,25 @@ def _user(text: str) -> tuple[str, str]:
     if not sep or not token or not name:
         raise argparse.ArgumentTypeError(f"{text!r} is not TOKEN=NAME")
     return token, name
+
+
+def _admin_token(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("the token is empty (an unset shell variable?); give one of at least "
+                                         f"{MIN_ADMIN_TOKEN} characters")
+    if len(text) < MIN_ADMIN_TOKEN:
+        raise argparse.ArgumentTypeError(f"the token has {len(text)} characters; give one of at least "
+                                         f"{MIN_ADMIN_TOKEN}")
+    return text
+
+
+def _checked(normalise: Any) -> Any:
+    def check(text: str) -> str:
+        try:
+            return str(normalise(text))
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return check
 
 
 def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,10 +70,17 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="run on the wall clock instead of the virtual one, so jobs progress on their own")
     parser.add_argument("--threads", type=int, default=4, help="worker threads (default: 4)")
     parser.add_argument("--journal-size", type=int, default=1000, help="requests kept in the journal (default: 1000)")
-    parser.add_argument("--admin-token", default=None,
-                        help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere")
+    parser.add_argument("--admin-token", default=None, type=_admin_token,
+                        help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere (at least "
+                             f"{MIN_ADMIN_TOKEN} characters)")
     parser.add_argument("--allow-remote-admin", action="store_true",
                         help="let any client use the admin API /_mock/ (default: loopback clients only)")
+    parser.add_argument("--allowed-host", action="append", default=[], type=_checked(normalise_host),
+                        metavar="NAME", help="answer requests whose Host header is NAME too (repeatable; by default "
+                                             "only loopback names and the address it listens on)")
+    parser.add_argument("--cors", action="append", default=[], type=_checked(normalise_origin),
+                        metavar="ORIGIN", help="let web pages of ORIGIN (such as http://localhost:3000) call the "
+                                               "Jobs API from a browser (repeatable; default: none)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
     parser.set_defaults(command=serve)
 
@@ -82,7 +110,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(scenario=args.scenario, profile=args.profile, real_clock=args.real_clock,
                          users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
-                         journal_size=args.journal_size,
+                         journal_size=args.journal_size, allowed_hosts=args.allowed_host,
+                         cors_origins=args.cors,
                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
     except ContractError as error:
         print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
