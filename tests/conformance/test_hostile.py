@@ -202,10 +202,10 @@ CORPUS: dict[str, Hostile] = {
     "1001 creates": Hostile(post_json("/api/jobs", {"items": [job_spec()] * 1001}), 400,
                             why="Request cannot exceed 1000 items"),
     "no items": Hostile(post_json("/api/jobs/extend", {"items": []}), 400, why="Request must not be empty"),
-    "a body over 1 MiB": Hostile(post("/api/jobs", OVER_1_MIB), 413, why="Payload Too Large"),
+    "a body over 1 MiB": Hostile(post("/api/jobs", OVER_1_MIB), 413, why="Request is too large!"),
     "a chunked body over 1 MiB": Hostile(
         raw("POST", "/api/jobs", b"%x\r\n" % len(OVER_1_MIB) + OVER_1_MIB + b"\r\n0\r\n\r\n",
-            b"Transfer-Encoding: chunked", length=False), 413, why="Payload Too Large"),
+            b"Transfer-Encoding: chunked", length=False), 413, why="Request is too large!"),
     "Content-Length of 5000 digits": Hostile(raw("POST", "/api/jobs", b"", b"Content-Length: " + b"9" * 5000,
                                                  length=False), 400, may_close=True),
     "Content-Length past the wire limit": Hostile(
