@@ -14,7 +14,7 @@ from contracts.errors import ContractError
 from contracts.profiles import PROFILES
 from mockserver.api import MockServer
 from mockserver.web.admin import AdminPolicy
-from mockserver.web.app import ServerError, create_app
+from mockserver.web.app import MockApp, ServerError, create_app
 from mockserver.web.sites import normalise_host, normalise_origin
 
 __all__ = ["MIN_ADMIN_TOKEN", "SWITCH_INTERVAL_S", "add_serve_command", "serve"]
@@ -38,6 +38,18 @@ def _admin_token(text: str) -> str:
         raise argparse.ArgumentTypeError(f"the token has {len(text)} characters; give one of at least "
                                          f"{MIN_ADMIN_TOKEN}")
     return text
+
+
+def _whole(minimum: int, meaning: str) -> Any:
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is {meaning}")
+        return value
+    return check
 
 
 def _checked(normalise: Any) -> Any:
@@ -68,8 +80,10 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="accept only these bearer tokens, each as the named user (repeatable)")
     parser.add_argument("--real-clock", action="store_true",
                         help="run on the wall clock instead of the virtual one, so jobs progress on their own")
-    parser.add_argument("--threads", type=int, default=4, help="worker threads (default: 4)")
-    parser.add_argument("--journal-size", type=int, default=1000, help="requests kept in the journal (default: 1000)")
+    parser.add_argument("--threads", type=_whole(1, "not a positive number"), default=4,
+                        help="worker threads (default: 4)")
+    parser.add_argument("--journal-size", type=_whole(0, "negative"), default=1000,
+                        help="requests kept in the journal (default: 1000; 0 keeps none)")
     parser.add_argument("--admin-token", default=None, type=_admin_token,
                         help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere (at least "
                              f"{MIN_ADMIN_TOKEN} characters)")
@@ -102,29 +116,48 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+class _UsageError(Exception):
+    """A mistake in the arguments, said in one line."""
+
+
+def _app(args: argparse.Namespace) -> MockApp:
+    if not 0 <= args.port <= 65535:
+        raise _UsageError(f"--port {args.port} is not between 0 and 65535")
+    seen: set[str] = set()
+    for token, name in args.user:
+        if token in seen:
+            raise _UsageError(f"--user: the token of {name!r} is given twice")
+        seen.add(token)
+    try:
+        return create_app(scenario=args.scenario, profile=args.profile, real_clock=args.real_clock,
+                          users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
+                          journal_size=args.journal_size, allowed_hosts=args.allowed_host, cors_origins=args.cors,
+                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
+    except ContractError as error:
+        raise _UsageError(str(error)) from None
+
+
+def _listen(app: MockApp, args: argparse.Namespace) -> MockServer:
+    where = f"cannot listen on {args.host}:{args.port}"
+    try:
+        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads,
+                          access_log=None if args.quiet else sys.stderr)
+    except OSError as error:
+        raise _UsageError(f"{where}: {error.strerror}") from None
+    except ValueError:  # waitress: the host is neither an address nor a name it can resolve
+        raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the server until Ctrl-C or SIGTERM; 2 on a usage error."""
-    if not 0 <= args.port <= 65535:
-        print(f"ucloud-jobs serve: error: --port {args.port} is not between 0 and 65535", file=sys.stderr)
-        return 2
     try:
-        app = create_app(scenario=args.scenario, profile=args.profile, real_clock=args.real_clock,
-                         users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
-                         journal_size=args.journal_size, allowed_hosts=args.allowed_host,
-                         cors_origins=args.cors,
-                         admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
-    except ContractError as error:
+        app = _app(args)
+        # Waitress's loop thread polls every connection and would hold the GIL from the workers for Python's
+        # default 5 ms slices: at 50 connections that cut throughput to a fifth (benchmarks/RESULTS.md).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        server = _listen(app, args)
+    except _UsageError as error:
         print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
-        return 2
-    # Waitress's loop thread polls every connection and would hold the GIL from the workers for Python's
-    # default 5 ms slices: at 50 connections that cut throughput to a fifth (benchmarks/RESULTS.md).
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    try:
-        server = MockServer(app=app, host=args.host, port=args.port, threads=max(1, args.threads),
-                            access_log=None if args.quiet else sys.stderr)
-    except OSError as error:
-        print(f"ucloud-jobs serve: error: cannot listen on {args.host}:{args.port}: {error.strerror}",
-              file=sys.stderr)
         return 2
     if not _is_loopback(args.host):
         print(f"ucloud-jobs serve: warning: listening on {args.host}, reachable from other machines; the mock "

@@ -21,7 +21,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from contracts.errors import ContractViolation
+from contracts.errors import ContractError, ContractViolation
 from contracts.scenario import Scenario, resolve_scenario
 from contracts.validation import Contract, default_contract
 from mockserver.control import Control
@@ -236,9 +236,14 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
     The clock is virtual, starting at the scenario's start, unless ``clock`` is given or ``real_clock`` is set.
     ``users`` maps bearer tokens to usernames; without it any non-empty token is accepted. The server answers to
     loopback names and ``allowed_hosts``; pages of ``cors_origins`` may call the Jobs API from a browser
-    (``ValueError`` for a name or origin that is malformed).
+    (``ValueError`` for a name or origin that is malformed). ``ContractError`` for an unknown scenario or a
+    scenario folder that does not exist.
     """
     folders = tuple(Path(folder) for folder in scenario_dirs)
+    for folder in folders:
+        if not folder.is_dir():
+            raise ContractError(f"the scenario folder {folder} "
+                                + ("is not a folder" if folder.exists() else "does not exist"))
     if scenario is None:
         scenario = DEFAULT_SCENARIO
     if isinstance(scenario, str):
