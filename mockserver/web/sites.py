@@ -45,8 +45,11 @@ def split_host(value: str) -> tuple[str, int | None] | None:
 
 def normalise_host(name: str) -> str:
     """A name for ``--allowed-host`` as the Host check compares it; ``ValueError`` if it is not a host name."""
+    ip = _address(name.strip().removeprefix("[").removesuffix("]"))
+    if ip is not None:
+        return str(ip)  # an IPv6 address with or without brackets, in its shortest spelling
     parsed = split_host(name)
-    if parsed is None or parsed[1] is not None or name.strip().startswith("["):
+    if parsed is None or parsed[1] is not None:
         raise ValueError(f"{name!r} is not a host name (give a name or an address, without a scheme or port)")
     return parsed[0]
 
@@ -93,7 +96,7 @@ class SitePolicy:
             return True
         ip = _address(name)
         # An address cannot be re-pointed by DNS: on a wildcard address any address may reach the server.
-        return ip is not None and (ip.is_loopback or self._any_address)
+        return ip is not None and (ip.is_loopback or self._any_address or str(ip) in self.allowed_hosts)
 
     def check_host(self, host: str | None) -> None:
         """403 for a Host header that does not name the server (none at all is no browser's: it passes)."""

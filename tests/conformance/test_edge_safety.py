@@ -128,8 +128,9 @@ def test_a_request_without_a_host_header_is_not_from_a_browser_and_is_served(liv
 
 
 def test_allowed_host_names_are_the_server_too() -> None:
-    with live_server(allowed_hosts=["devbox.test", "Mock.Example."]) as live:
-        for host in ("devbox.test", f"devbox.test:{live.port}", "DEVBOX.TEST", "mock.example:80"):
+    with live_server(allowed_hosts=["devbox.test", "Mock.Example.", "2001:DB8:0::5"]) as live:
+        for host in ("devbox.test", f"devbox.test:{live.port}", "DEVBOX.TEST", "mock.example:80",
+                     f"[2001:db8::5]:{live.port}"):
             assert live.request("GET", "/api/jobs/browse", headers={"Host": host}).status == 200, host
             assert admin(live, "GET", "/_mock/clock", headers={"Host": host}).status == 200, host
         for host in ("evil.example", "sub.devbox.test", "devbox.test.evil.example"):
