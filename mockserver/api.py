@@ -107,6 +107,7 @@ class MockServer:
         self.clock = MockClock(self.control)
         self.faults = MockFaults(self.control)
         self._server = HttpServer(self.app, host, port, threads=threads, access_log=access_log)
+        self.app.sites.bind(self._server.host)  # the address it listens on names the server too
         self.host = self._server.host
         self.port = self._server.port
         self.url = self._server.url

@@ -25,7 +25,7 @@ THREADS = 16
 SERVER_THREADS = 8
 QUEUE_DELAY_MS = 5_000
 HOUR_MS = 3_600_000
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
 @pytest.fixture(params=["docs", "ucloud"])

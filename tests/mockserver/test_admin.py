@@ -19,6 +19,8 @@ from tests.mockserver.support import (
     job_spec,
 )
 
+JSON = {"Content-Type": "application/json"}  # the admin API takes POST and DELETE calls as JSON only
+
 # ---------------------------------------------------------------------------------------------- reset
 
 
@@ -27,7 +29,7 @@ def test_reset_forgets_every_job_and_restarts_the_scenario(make_app: AppFactory)
     client.create(job_spec(), job_spec())
     client.advance(3 * HOUR_MS)
     client.post("/_mock/faults", {"faults": [{"operation": "jobs.browse", "latencyMs": 10}]})
-    response = client.post("/_mock/reset")
+    response = client.post("/_mock/reset", {})
     assert response.status_code == 200
     assert response.json == {"scenario": "extend-and-terminate", "profile": "ucloud", "era": "2021", "nowMs": T0,
                              "jobs": 0, "requests": 0, "script": {"played": 0, "steps": 0, "next": None}}
@@ -88,7 +90,7 @@ def test_the_journal_records_requests_and_answers(client: ApiClient) -> None:
         401, None, {"why": "Unauthorized", "errorCode": None})
     assert [entry["seq"] for entry in journal["entries"]] == [1, 2, 3]
     assert client.get("/_mock/journal?limit=1").json["entries"] == [refused]
-    assert client.request("DELETE", "/_mock/journal").json["entries"] == []
+    assert client.request("DELETE", "/_mock/journal", headers=JSON).json["entries"] == []
     assert client.get("/_mock/journal").json["recorded"] == 0
 
 
@@ -168,7 +170,7 @@ def test_a_fault_for_every_operation_and_clearing_it(client: ApiClient) -> None:
     response = client.get("/api/jobs/browse")
     assert (response.status_code, response.json["why"]) == (500, "Internal Server Error")
     assert client.post("/api/jobs", {"items": [job_spec()]}).status_code == 500
-    assert client.request("DELETE", "/_mock/faults").json == {"faults": []}
+    assert client.request("DELETE", "/_mock/faults", headers=JSON).json == {"faults": []}
     assert client.get("/api/jobs/browse").status_code == 200
     assert client.app.take_errors() == []  # a forced 500 is not a bug of the mock
 
@@ -179,7 +181,7 @@ def test_faults_can_come_from_the_scenario(make_app: AppFactory, tmp_path: Path)
     client = ApiClient(make_app(scenario=str(path)))
     assert client.post("/api/jobs", {"items": [job_spec()]}).status_code == 502
     assert client.create_job()
-    client.post("/_mock/reset")  # the scenario's faults come back with it
+    client.post("/_mock/reset", {})  # the scenario's faults come back with it
     assert client.post("/api/jobs", {"items": [job_spec()]}).status_code == 502
 
 

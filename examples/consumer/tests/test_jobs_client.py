@@ -7,8 +7,6 @@ here sleeps.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from jobs_client import Duration, JobsClient, JobsError, Product
 
