@@ -4,45 +4,65 @@ Every operation takes the lock, lets the scenario's script set the clock for thi
 that have fallen due (in timestamp order, each stamped with its own time), checks who may do what, and then does
 its work. A request the domain refuses changes nothing and plays no step of the script. Nothing runs in the
 background: the outcome depends only on the requests, their order and the clock.
+
+No request holds the lock for work that grows with its own input times the store: what a request brings is
+parsed and measured before the lock (specifications, the filters with their ``filterIds`` as a set), and browse,
+search and utilization take a snapshot of the job references under the lock (jobs are immutable) and filter,
+sort and render it after. The engine keeps at most ``Limits.max_jobs`` jobs of at most ``Limits.max_job_bytes``
+each: to make room, the jobs that ended longest ago are forgotten; when every job is live, a create is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.scenario import Scenario
 from contracts.vocabulary import Vocabulary, default_vocabulary
 from mockserver.domain import queries, sessions
-from mockserver.domain.access import ADMIN, EDIT, READ, Caller, changed_acl, creator_acl
+from mockserver.domain.access import ADMIN, EDIT, READ, Access, Caller, changed_acl, creator_acl
+from mockserver.domain.bounds import Limits, job_bytes, stored
 from mockserver.domain.clock import Clock, VirtualClock
-from mockserver.domain.errors import DomainError, InvalidRequest, ItemsNotFound, NotSupported, UnknownJob
+from mockserver.domain.errors import (
+    DomainError,
+    InvalidRequest,
+    ItemsNotFound,
+    NotSupported,
+    StoreFull,
+    TooLarge,
+    UnknownJob,
+)
 from mockserver.domain.jobs import Job
 from mockserver.domain.lifecycle import Event, Extended, Suspended, Terminated, Unsuspended
+from mockserver.domain.products import Catalogue
 from mockserver.domain.profiles import Profile
 from mockserver.domain.render import Flags, JsonObject, Viewer
 from mockserver.domain.state import MAX_CLOCK_MS, State
 
-__all__ = ["MAX_CLOCK_MS", "Engine"]
+__all__ = ["MAX_CLOCK_MS", "Engine", "Limits"]
 
 HOUR_MS = 3_600_000
-RENDER_MEMO_SIZE = 4096
+#: Retrieved jobs whose rendering is kept, and the largest rendering kept (as ``sys.getsizeof`` counts it).
+RENDER_MEMO_SIZE = 1024
+RENDER_MEMO_BYTES = 16 * 1024
 
 
 class Engine(State):
     """The mock's state and the operations of the Jobs API on it."""
 
     def __init__(self, scenario: Scenario, *, profile: Profile | None = None, clock: Clock | None = None,
-                 vocabulary: Vocabulary | None = None) -> None:
+                 vocabulary: Vocabulary | None = None, limits: Limits | None = None) -> None:
         super().__init__(vocabulary or default_vocabulary(),
-                         clock if clock is not None else VirtualClock(scenario.clock_start_ms))
+                         clock if clock is not None else VirtualClock(scenario.clock_start_ms), limits or Limits())
         self._load(scenario, profile, rewind=False)  # an injected clock keeps the time it was given
 
     def _load(self, scenario: Scenario, profile: Profile | None, *, rewind: bool = True) -> None:
+        self._rendered: dict[str, tuple[Job, tuple[Any, ...], Any]] = {}
         super()._load(scenario, profile, rewind=rewind)
-        self._rendered: dict[str, tuple[Job, tuple[Any, ...], JsonObject]] = {}
         self._sessions_opened = 0
 
     # ------------------------------------------------------------------ serving one request
@@ -82,7 +102,11 @@ class Engine(State):
 
     # ------------------------------------------------------------------ operations
     def create(self, caller: Caller, items: Sequence[Mapping[str, Any]]) -> list[str]:
-        """jobs.create: one queued job per item, ids from the script; all or nothing."""
+        """jobs.create: one queued job per item, ids from the script; all or nothing.
+
+        ``TooLarge`` for a job past ``Limits.max_job_bytes``; ``StoreFull`` when the engine cannot make room.
+        """
+        specifications = [self._measured(caller, item, position) for position, item in enumerate(items)]
         with self._request(caller, "jobs.create") as now:
             for item in items:
                 if self.catalogue.offer(item["product"]) is None:
@@ -90,18 +114,55 @@ class Engine(State):
                     raise InvalidRequest(f"{product['id']} / {product['category']} is not supported by the "
                                          f"provider {product['provider']}")
             allocations = [self._allocation(item, now) for item in items]
+            self._check_room(len(items))
             ids = self._new_ids(len(items))
+            self._make_room(len(items))
             created = []
-            for job_id, item, allocation_ms in zip(ids, items, allocations, strict=True):
+            for job_id, (specification, size), allocation_ms in zip(ids, specifications, allocations, strict=True):
                 self._created += 1
                 job = self.lifecycle.create(
                     job_id=job_id, ordinal=self._created, created_by=sys.intern(caller.username),
-                    project=caller.project, specification=self.store.intern(item), allocation_ms=allocation_ms,
-                    now=now, acl=creator_acl(caller.username, caller.project))
+                    project=caller.project, specification=specification, specification_bytes=size,
+                    allocation_ms=allocation_ms, now=now, acl=creator_acl(caller.username, caller.project))
                 self._admit(job, now)
                 created.append(job.id)
             self._settle(now)
             return created
+
+    def _measured(self, caller: Caller, item: Mapping[str, Any], position: int) -> tuple[dict[str, Any], int]:
+        """The specification as the engine keeps it and its size; ``TooLarge`` past the limit (no lock held)."""
+        specification, size = stored(item)
+        whole = job_bytes(Job(id="", ordinal=0, created_by=caller.username, project=caller.project,
+                              specification=specification, created_at=0, state="IN_QUEUE", allocation_ms=None,
+                              acl=creator_acl(caller.username, caller.project), specification_bytes=size))
+        limit = self.limits.max_job_bytes
+        if whole > limit:
+            raise TooLarge(f"Request is too large! The job at /items/{position} is {whole} bytes as the mock keeps "
+                           f"it (its specification as compact JSON, its owner and ACL); the mock keeps jobs of at "
+                           f"most {limit} bytes (ucloud-jobs serve --max-job-bytes)", whole, limit)
+        return specification, size
+
+    def _check_room(self, count: int) -> None:
+        """``StoreFull`` unless ``count`` new jobs fit once the jobs that ended are forgotten."""
+        limit = self.limits.max_jobs
+        if count > limit:
+            raise StoreFull(f"The request creates {count} jobs; the mock keeps at most {limit} "
+                            "(ucloud-jobs serve --max-jobs)", limit)
+        if len(self.store) - self.store.ended + count > limit:
+            raise StoreFull(f"The mock keeps at most {limit} jobs and {len(self.store) - self.store.ended} of the "
+                            f"{len(self.store)} it keeps are live (queued, running or suspended), so {count} more "
+                            "do not fit: terminate some, or reset the mock (POST /_mock/reset); ucloud-jobs serve "
+                            "--max-jobs raises the limit", limit)
+
+    def _make_room(self, count: int) -> None:
+        """Forget the jobs that ended longest ago until ``count`` new ones fit (``_check_room`` said they do)."""
+        excess = len(self.store) + count - self.limits.max_jobs
+        if excess <= 0:
+            return
+        for job_id in list(itertools.islice(self.store.evictable(), excess)):
+            self.store.remove(job_id)
+            self._rendered.pop(job_id, None)
+            self.evicted += 1
 
     def _allocation(self, item: Mapping[str, Any], now: int) -> int | None:
         allocation = item.get("timeAllocation")
@@ -114,44 +175,51 @@ class Engine(State):
             raise InvalidRequest("Time allocated for job is too long.")
         return allocation_ms
 
-    def retrieve(self, caller: Caller, job_id: str, flags: Flags) -> JsonObject:
-        """jobs.retrieve: the job rendered by the profile, or ``UnknownJob``.
+    def retrieve(self, caller: Caller, job_id: str, flags: Flags,
+                 finish: Callable[[JsonObject], Any] = lambda rendered: rendered) -> Any:
+        """jobs.retrieve: the job rendered by the profile, passed through ``finish``; or ``UnknownJob``.
 
-        A job that has not changed renders the same for the same flags and viewer, so the rendering is kept per
-        job (the newest few thousand) and handed out again: callers must not change it.
+        A job that has not changed renders the same for the same include flags and viewer, so what ``finish``
+        made of it (the web layer encodes it) is kept per job and handed out again: callers must not change it.
+        The newest RENDER_MEMO_SIZE jobs are kept, each only if at most RENDER_MEMO_BYTES; the key is the include
+        flags that are on, the viewer's permissions (the rendering depends on nothing else; never on a filter's text)
+        and ``finish``.
         """
+        included = tuple(name for name, value in flags.items() if value is True and name.startswith("include"))
         with self._request(caller, "jobs.retrieve"):
             job = self._visible(caller, job_id)
             if job is None:
                 raise UnknownJob
             viewer = self._viewer(job, caller)
-            key = (tuple(flags.items()), viewer.permissions)
+            key = (included, viewer.permissions, finish)
             kept = self._rendered.get(job.id)
             if kept is not None and kept[0] is job and kept[1] == key:
                 return kept[2]
-            rendered = self.profile.render(job, flags, viewer)
-            if len(self._rendered) >= RENDER_MEMO_SIZE:
-                del self._rendered[next(iter(self._rendered))]
-            self._rendered[job.id] = (job, key, rendered)
-            return rendered
+            result = finish(self.profile.render(job, flags, viewer))
+            if sys.getsizeof(result) <= RENDER_MEMO_BYTES:
+                if len(self._rendered) >= RENDER_MEMO_SIZE and job.id not in self._rendered:
+                    del self._rendered[next(iter(self._rendered))]
+                self._rendered[job.id] = (job, key, result)
+            return result
 
     def browse(self, caller: Caller, flags: Flags, page: queries.Page) -> JsonObject:
         """jobs.browse: the caller's workspace, newest first unless sorted, filtered by the flags."""
+        keep = queries.Filters(flags)
         with self._request(caller, "jobs.browse"):
-            return self._page(caller, flags, page, lambda job: True)
+            snapshot = self._snapshot(caller)
+        return snapshot.page(flags, page, keep)
 
     def search(self, caller: Caller, query: str, flags: Flags, page: queries.Page) -> JsonObject:
         """jobs.search: jobs whose name, application name or id contains ``query``, ignoring case."""
-        matches = queries.matches_query(query)
+        matches, filters = queries.matches_query(query), queries.Filters(flags)
         with self._request(caller, "jobs.search"):
-            return self._page(caller, flags, page, matches)
+            snapshot = self._snapshot(caller)
+        return snapshot.page(flags, page, lambda job: matches(job) and filters(job))
 
-    def _page(self, caller: Caller, flags: Flags, page: queries.Page, predicate: Callable[[Job], bool]) -> JsonObject:
-        jobs = (job for job in self.store.newest_first(caller.workspace)
-                if self.access.may(job, caller, READ) and predicate(job) and queries.passes_filters(job, flags))
-        selected, size, following = queries.page_of(jobs, page, self.vocabulary)
-        items = [self.profile.render(job, flags, self._viewer(job, caller)) for job in selected]
-        return {"itemsPerPage": size, "items": items, "next": following}
+    def _snapshot(self, caller: Caller) -> _Snapshot:
+        """The caller's workspace as it stands (references to immutable jobs) and the rules to read it by."""
+        return _Snapshot(self.store.in_workspace(caller.workspace), caller, self.access, self.profile,
+                         self.catalogue, self.vocabulary)
 
     def extend(self, caller: Caller, items: Sequence[Mapping[str, Any]]) -> None:
         """jobs.extend: every job's allocation grows by its requested time; all or nothing."""
@@ -222,8 +290,8 @@ class Engine(State):
             if job is None:
                 raise UnknownJob
             self._supported([job], "utilization", "Utilization is not supported by the provider")
-            provider = str(job.product["provider"])
-            return sessions.utilization(provider, self.store.all(), self.catalogue, self.scenario.cluster)
+            jobs, catalogue, cluster = self.store.all(), self.catalogue, self.scenario.cluster
+        return sessions.utilization(str(job.product["provider"]), jobs, catalogue, cluster)
 
     def update_acl(self, caller: Caller, items: Sequence[Mapping[str, Any]]) -> None:
         """jobs.updateAcl: grant and revoke on the jobs the caller administers; 404 if that is none of them."""
@@ -232,6 +300,13 @@ class Engine(State):
                        if (job := self._visible(caller, item["id"], ADMIN)) is not None]
             if not changed:
                 raise ItemsNotFound
+            limit = self.limits.max_job_bytes
+            for job in changed:
+                if (size := job_bytes(job)) > limit:
+                    raise TooLarge(f"Request is too large! With this ACL, job {job.id} would be {size} bytes as "
+                                   f"the mock keeps it (its specification as compact JSON, its owner and ACL); the "
+                                   f"mock keeps jobs of at most {limit} bytes (ucloud-jobs serve --max-job-bytes)",
+                                   size, limit)
             for job in changed:
                 self._store(job)
 
@@ -239,6 +314,27 @@ class Engine(State):
         """jobs.init: nothing to do (UCloud's own implementation does nothing either)."""
         with self._request(caller, "jobs.init"):
             return
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """A workspace's jobs at one moment and the rules of that moment: read without the engine's lock."""
+
+    jobs: list[Job]
+    caller: Caller
+    access: Access
+    profile: Profile
+    catalogue: Catalogue
+    vocabulary: Vocabulary
+
+    def page(self, flags: Flags, page: queries.Page, keep: Callable[[Job], bool]) -> JsonObject:
+        """The page of the jobs the caller may read and ``keep`` keeps, rendered (a PageV2 of Job)."""
+        access, caller = self.access, self.caller
+        selected, size, following = queries.page_of(
+            self.jobs, lambda job: access.may(job, caller, READ) and keep(job), page, self.vocabulary)
+        items = [self.profile.render(job, flags, Viewer(access.permissions(job, caller), self.catalogue))
+                 for job in selected]
+        return {"itemsPerPage": size, "items": items, "next": following}
 
 
 def _millis(duration: Mapping[str, Any]) -> int:

@@ -13,6 +13,8 @@ __all__ = [
     "ItemsNotFound",
     "NotAMember",
     "NotSupported",
+    "StoreFull",
+    "TooLarge",
     "UnknownJob",
 ]
 
@@ -63,3 +65,20 @@ class InvalidRequest(DomainError):
 
 class InvalidTime(DomainError, ValueError):
     """A clock that cannot be moved as asked (into the past, past year 9999, or a wall clock)."""
+
+
+class TooLarge(DomainError):
+    """A job larger than the engine keeps (``Limits.max_job_bytes``): the request changes nothing."""
+
+    def __init__(self, why: str, size: int, limit: int) -> None:
+        super().__init__(why)
+        self.size = size
+        self.limit = limit
+
+
+class StoreFull(DomainError):
+    """No room for the new jobs: the engine keeps ``Limits.max_jobs`` and every one it could forget is live."""
+
+    def __init__(self, why: str, limit: int) -> None:
+        super().__init__(why)
+        self.limit = limit

@@ -64,6 +64,8 @@ class Job:
     acl: tuple[AclEntry, ...] = ()
     output_folder: str | None = None
     log: tuple[LogChunk, ...] = ()
+    #: The size of the specification as the engine keeps it (``bounds.stored``).
+    specification_bytes: int = 0
 
     @property
     def product(self) -> Mapping[str, Any]:

@@ -99,10 +99,11 @@ class Lifecycle:
 
     def create(self, *, job_id: str, ordinal: int, created_by: str, project: str | None,
                specification: Mapping[str, Any], allocation_ms: int | None, now: int,
-               acl: tuple[AclEntry, ...] = ()) -> Job:
+               acl: tuple[AclEntry, ...] = (), specification_bytes: int = 0) -> Job:
         """A new job, queued at ``now``."""
         job = Job(id=job_id, ordinal=ordinal, created_by=created_by, project=project, specification=specification,
-                  created_at=now, state="IN_QUEUE", allocation_ms=allocation_ms, acl=acl)
+                  created_at=now, state="IN_QUEUE", allocation_ms=allocation_ms, acl=acl,
+                  specification_bytes=specification_bytes)
         job = self._record(job, Update(timestamp=now, state="IN_QUEUE", status=self.messages.queued))
         return self.profile.on_created(job, now)
 

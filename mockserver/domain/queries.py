@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from contracts.vocabulary import Vocabulary
 from mockserver.domain.jobs import Job
 
-__all__ = ["Page", "matches_query", "page_of", "passes_filters"]
+__all__ = ["Filters", "Page", "matches_query", "page_of"]
 
 Page = Mapping[str, Any]
 
 _FAR = sys.maxsize // 2
 
 
-def page_of(jobs: Iterable[Job], page: Page, vocabulary: Vocabulary) -> tuple[list[Job], int, str | None]:
-    """The jobs of the requested page (``jobs`` come newest first), the page size, and the next token."""
+def page_of(jobs: Sequence[Job], keep: Callable[[Job], bool], page: Page,
+            vocabulary: Vocabulary) -> tuple[list[Job], int, str | None]:
+    """The jobs of the requested page among ``jobs`` (oldest first) that ``keep`` keeps, the page size, and the
+    next token.
+
+    The engine calls this on a snapshot of a workspace, outside its lock: filtering and sorting take time in
+    proportion to the workspace (and, for sorting, its logarithm), and no other request waits for them.
+    """
     # JSON Schema's integers include 10.0: the page arithmetic needs int.
     size = page.get("itemsPerPage")
     size = int(size) if size in vocabulary.page_sizes else vocabulary.default_page_size
@@ -31,15 +37,21 @@ def page_of(jobs: Iterable[Job], page: Page, vocabulary: Vocabulary) -> tuple[li
     # Past the last job the page is empty, whatever the offset (itemsToSkip may be a Long's maximum, more than
     # islice takes).
     offset = min(_offset(page.get("next")) + skip, _FAR)
+    ascending = page.get("sortDirection") == "ascending"
     if page.get("sortBy") == "name":
-        ordered = sorted(jobs, key=lambda job: ((job.specification.get("name") or "").casefold(), job.id))
+        ordered = sorted(filter(keep, reversed(jobs)), key=_by_name)
         if page.get("sortDirection") == "descending":
             ordered.reverse()
         selected = ordered[offset: offset + size + 1]
     else:
-        selected = list(itertools.islice(_directed(jobs, page), offset, offset + size + 1))
+        kept = filter(keep, jobs if ascending else reversed(jobs))
+        selected = list(itertools.islice(kept, offset, offset + size + 1))
     more = len(selected) > size
     return selected[:size], size, str(offset + size) if more else None
+
+
+def _by_name(job: Job) -> tuple[str, str]:
+    return ((job.specification.get("name") or "").casefold(), job.id)
 
 
 def _offset(token: Any) -> int:
@@ -51,12 +63,6 @@ def _offset(token: Any) -> int:
     if isinstance(token, str) and token.isascii() and token.isdigit() and len(token) <= 18:
         return int(token)
     return 0
-
-
-def _directed(jobs: Iterable[Job], page: Page) -> Iterator[Job]:
-    if page.get("sortDirection") == "ascending":
-        return iter(reversed(list(jobs)))
-    return iter(jobs)
 
 
 def matches_query(query: str) -> Callable[[Job], bool]:
@@ -72,23 +78,42 @@ def matches_query(query: str) -> Callable[[Job], bool]:
     return matches
 
 
-def passes_filters(job: Job, flags: Mapping[str, Any]) -> bool:
-    """Whether the job passes the filters of the include flags."""
-    spec = job.specification
-    product = spec["product"]
-    checks: tuple[tuple[str, Callable[[Any], bool]], ...] = (
-        ("filterState", lambda v: job.state == v),
-        ("filterApplication", lambda v: spec["application"]["name"] == v),
-        ("filterCreatedBy", lambda v: job.created_by == v),
-        ("filterCreatedAfter", lambda v: job.created_at >= v),
-        ("filterCreatedBefore", lambda v: job.created_at <= v),
-        ("filterProvider", lambda v: product["provider"] == v),
-        ("filterProductId", lambda v: product["id"] == v),
-        ("filterProductCategory", lambda v: product["category"] == v),
-        ("filterIds", lambda v: job.id in v.split(",")),
-        ("filterProviderIds", lambda v: False),  # the mock's provider generates no ids of its own
-        ("hideProductId", lambda v: product["id"] != v),
-        ("hideProductCategory", lambda v: product["category"] != v),
-        ("hideProvider", lambda v: product["provider"] != v),
-    )
-    return all(check(flags[name]) for name, check in checks if flags.get(name) is not None)
+class Filters:
+    """The filters of the include flags, prepared once per request: ``filterIds`` becomes a set, so that each
+    job is checked in constant time however long the list is."""
+
+    def __init__(self, flags: Mapping[str, Any]) -> None:
+        self._checks = [_check(name, value) for name, value in flags.items()
+                        if (name in _CHECKS or name == "filterIds") and value is not None]
+
+    def __call__(self, job: Job) -> bool:
+        """Whether the job passes every filter."""
+        return all(check(job) for check in self._checks)
+
+
+def _check(name: str, value: Any) -> Callable[[Job], bool]:
+    if name == "filterIds":
+        ids = frozenset(str(value).split(","))
+        return lambda job: job.id in ids
+    test = _CHECKS[name]
+    return lambda job: test(job, value)
+
+
+def _product(job: Job) -> Mapping[str, Any]:
+    return job.product
+
+
+_CHECKS: dict[str, Callable[[Job, Any], bool]] = {
+    "filterState": lambda job, v: job.state == v,
+    "filterApplication": lambda job, v: job.specification["application"]["name"] == v,
+    "filterCreatedBy": lambda job, v: job.created_by == v,
+    "filterCreatedAfter": lambda job, v: job.created_at >= v,
+    "filterCreatedBefore": lambda job, v: job.created_at <= v,
+    "filterProvider": lambda job, v: _product(job)["provider"] == v,
+    "filterProductId": lambda job, v: _product(job)["id"] == v,
+    "filterProductCategory": lambda job, v: _product(job)["category"] == v,
+    "filterProviderIds": lambda job, v: False,  # the mock's provider generates no ids of its own
+    "hideProductId": lambda job, v: _product(job)["id"] != v,
+    "hideProductCategory": lambda job, v: _product(job)["category"] != v,
+    "hideProvider": lambda job, v: _product(job)["provider"] != v,
+}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.domain.access import acl_json
+from mockserver.domain.bounds import value_of
 from mockserver.domain.jobs import Job, Update
 from mockserver.domain.products import Catalogue
 
@@ -43,7 +44,7 @@ def job_2021(job: Job) -> JsonObject:
         "id": job.id,
         "owner": _owner(job),
         "updates": [_update_2021(update) for update in job.updates],
-        "specification": _specification(job, spec.get("parameters"), spec.get("resources")),
+        "specification": _specification(job, value_of(spec.get("parameters")), value_of(spec.get("resources"))),
         "status": {
             "state": job.state,
             "jobParametersJson": None,
@@ -73,7 +74,7 @@ def documented_2024(job: Job) -> JsonObject:
         "owner": _owner(job),
         "updates": [_update_2024(update) for update in job.updates],
         "specification": {
-            **_specification(job, spec.get("parameters"), spec.get("resources")),
+            **_specification(job, value_of(spec.get("parameters")), value_of(spec.get("resources"))),
             **_newer_specification(job),
         },
         "status": {
@@ -105,8 +106,8 @@ def job_2024(job: Job, flags: Flags, viewer: Viewer) -> JsonObject:
         "owner": _owner(job),
         "updates": [_update_2024(u) for u in job.updates] if flags.get("includeUpdates") is True else [],
         "specification": {
-            **_specification(job, (spec.get("parameters") or {}) if with_parameters else None,
-                             (spec.get("resources") or []) if with_parameters else None),
+            **_specification(job, (value_of(spec.get("parameters")) or {}) if with_parameters else None,
+                             (value_of(spec.get("resources")) or []) if with_parameters else None),
             **_newer_specification(job),
         },
         "status": {
@@ -195,8 +196,8 @@ def _exported(job: Job, catalogue: Catalogue) -> JsonObject:
             "product": _product(job),
             "name": spec.get("name"),
             "replicas": _replicas(job),
-            "parameters": spec.get("parameters") or {},
-            "resources": spec.get("resources") or [],
+            "parameters": value_of(spec.get("parameters")) or {},
+            "resources": value_of(spec.get("resources")) or [],
             "timeAllocation": _allocation(job),
             "resolvedProduct": None,
             "resolvedApplication": None,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contracts.scenario import PresetJob, Scenario
 from contracts.vocabulary import Vocabulary
 from mockserver.domain.access import Access, acl_entries, creator_acl
+from mockserver.domain.bounds import Limits, stored
 from mockserver.domain.clock import Clock, VirtualClock
 from mockserver.domain.errors import InvalidRequest, InvalidTime
 from mockserver.domain.jobs import Job
@@ -32,16 +33,19 @@ MAX_CLOCK_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it, times
 class State:
     """Everything the engine holds, and the clock that moves it."""
 
-    def __init__(self, vocabulary: Vocabulary, clock: Clock) -> None:
+    def __init__(self, vocabulary: Vocabulary, clock: Clock, limits: Limits) -> None:
         self.lock = threading.RLock()
         self.vocabulary = vocabulary
         self.clock = clock
+        self.limits = limits
 
     def _load(self, scenario: Scenario, profile: Profile | None, *, rewind: bool = True) -> None:
         self.scenario = scenario
         self.profile = profile if profile is not None else profile_named(scenario.profile, scenario.era)
         self.lifecycle = Lifecycle(self.profile, scenario.messages, scenario.queue_delay_ms, self.vocabulary)
-        self.store = Store()
+        self.store = Store(self.vocabulary.final_states)
+        #: Jobs in a final state forgotten since the scenario started, to make room for new ones.
+        self.evicted = 0
         self.timeline = Timeline()
         self.script = Script(scenario)
         self.access = Access(scenario.projects)
@@ -158,7 +162,7 @@ class State:
 
     def _admit(self, job: Job, created: int) -> None:
         """Store a new job in its workspace and schedule what time will bring it."""
-        self.store.add(job, (None, job.project) if job.project is not None else (job.created_by, None))
+        self.store.put(job)
         self.timeline.track(job.id, self.lifecycle.next_due(job))
         for scripted in self.scenario.events:
             if scripted.job in (job.ordinal, job.id):
@@ -171,11 +175,11 @@ class State:
 
     def _preset(self, preset: PresetJob) -> None:
         """A job that existed before the flow, with its history; its events count from the scenario's start."""
-        specification = self.store.intern(preset.specification)
+        specification, size = stored(preset.specification)
         allocation = specification.get("timeAllocation")
         job = self.lifecycle.create(
             job_id=preset.id, ordinal=0, created_by=preset.user, project=preset.project,
-            specification=specification, now=preset.created_at,
+            specification=specification, specification_bytes=size, now=preset.created_at,
             allocation_ms=None if allocation is None else _millis(allocation),
             acl=(*creator_acl(preset.user, preset.project), *acl_entries(preset.acl)))
         for update in preset.updates:

@@ -1,18 +1,23 @@
-"""Where the jobs live: by id, and by workspace in creation order, with one shared copy of each specification."""
+"""Where the jobs live: by id, by workspace in creation order, and the finished ones in the order they ended.
+
+The store keeps what it is given; the engine decides how many jobs it may hold and which go first
+(``evictable``: the jobs that reached a final state longest ago).
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Collection, Iterator
 
 from mockserver.domain.jobs import Job
 
-__all__ = ["SequentialIds", "Store", "Workspace"]
+__all__ = ["SequentialIds", "Store", "Workspace", "workspace_of"]
 
 Workspace = tuple[str | None, str | None]
 
-_INTERNED_SPECIFICATIONS = 10_000
+
+def workspace_of(job: Job) -> Workspace:
+    """The workspace a job lives in: its project's, or its creator's own."""
+    return (None, job.project) if job.project is not None else (job.created_by, None)
 
 
 class SequentialIds:
@@ -29,12 +34,13 @@ class SequentialIds:
 
 
 class Store:
-    """Every job by id, and each workspace's jobs in the order they were created."""
+    """Every job by id, each workspace's jobs in the order they were created, and the order jobs ended in."""
 
-    def __init__(self) -> None:
+    def __init__(self, final_states: Collection[str] = ()) -> None:
+        self._final_states = frozenset(final_states)
         self._jobs: dict[str, Job] = {}
-        self._workspaces: dict[Workspace, list[str]] = {}
-        self._specifications: dict[str, Mapping[str, Any]] = {}
+        self._workspaces: dict[Workspace, dict[str, Job]] = {}
+        self._ended: dict[str, None] = {}  # ids of the jobs in a final state, in the order they reached it
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -44,29 +50,38 @@ class Store:
         return self._jobs.get(job_id)
 
     def put(self, job: Job) -> None:
-        """Store a new version of a job."""
+        """Store a new version of a job (or a new job, at the end of its workspace)."""
         self._jobs[job.id] = job
+        self._workspaces.setdefault(workspace_of(job), {})[job.id] = job
+        if job.state in self._final_states and job.id not in self._ended:
+            self._ended[job.id] = None
 
-    def add(self, job: Job, workspace: Workspace) -> None:
-        """Store a new job in ``workspace``."""
-        self._jobs[job.id] = job
-        self._workspaces.setdefault(workspace, []).append(job.id)
+    def remove(self, job_id: str) -> None:
+        """Forget a job."""
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        self._ended.pop(job_id, None)
+        workspace = workspace_of(job)
+        jobs = self._workspaces[workspace]
+        del jobs[job_id]
+        if not jobs:
+            del self._workspaces[workspace]
 
-    def newest_first(self, workspace: Workspace) -> Iterator[Job]:
-        """The workspace's jobs, newest first."""
-        jobs = self._jobs
-        return (jobs[job_id] for job_id in reversed(self._workspaces.get(workspace, ())))
+    @property
+    def ended(self) -> int:
+        """How many jobs are in a final state."""
+        return len(self._ended)
+
+    def evictable(self) -> Iterator[str]:
+        """The ids of the jobs in a final state, the one that reached it first first."""
+        return iter(self._ended)
+
+    def in_workspace(self, workspace: Workspace) -> list[Job]:
+        """The workspace's jobs as they stand, oldest first (a copy: it does not change with the store)."""
+        jobs = self._workspaces.get(workspace)
+        return list(jobs.values()) if jobs is not None else []
 
     def all(self) -> list[Job]:
         """Every job, oldest first."""
         return list(self._jobs.values())
-
-    def intern(self, specification: Mapping[str, Any]) -> Mapping[str, Any]:
-        """One shared copy of identical specifications: a soak of a million jobs must not hold a million."""
-        key = json.dumps(specification, sort_keys=True, separators=(",", ":"))
-        found = self._specifications.get(key)
-        if found is None:
-            found = json.loads(key)
-            if len(self._specifications) < _INTERNED_SPECIFICATIONS:
-                self._specifications[key] = found
-        return found
