@@ -47,17 +47,19 @@ class ContractViolation(AssertionError):
 
     It is an ``AssertionError`` so that pytest reports it as a plain test failure. ``subject`` names what was
     checked ("Job", "jobs.extend request body", "jobs.retrieve response 200"); ``violations`` lists every
-    offending field.
+    offending field, or the first ones when ``more`` says there are others (a validation asked for at most so
+    many).
     """
 
-    def __init__(self, subject: str, violations: Iterable[Violation]) -> None:
+    def __init__(self, subject: str, violations: Iterable[Violation], *, more: bool = False) -> None:
         self.subject = subject
         self.violations: tuple[Violation, ...] = tuple(violations)
+        self.more = more
         super().__init__(self._render())
 
     def _render(self) -> str:
         count = len(self.violations)
-        noun = "violation" if count == 1 else "violations"
-        lines = [f"{self.subject} breaks the contract ({count} {noun}):"]
+        noun = "violation" if count == 1 and not self.more else "violations"
+        lines = [f"{self.subject} breaks the contract ({'at least ' if self.more else ''}{count} {noun}):"]
         lines += [f"  {violation}" for violation in self.violations]
         return "\n".join(lines)

@@ -9,6 +9,7 @@ imported and compiled only when first needed, which keeps the mock server's star
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -122,21 +123,27 @@ class Contract:
         """Every way in which ``instance`` breaks ``schema``; nothing when it is valid."""
         return self.validator(schema).iter_violations(instance)
 
-    def validate(self, instance: Any, schema: str, subject: str | None = None) -> None:
-        """Raise ``ContractViolation`` listing every offending field unless ``instance`` is a valid ``schema``."""
+    def validate(self, instance: Any, schema: str, subject: str | None = None, *, limit: int | None = None) -> None:
+        """Raise ``ContractViolation`` listing every offending field unless ``instance`` is a valid ``schema``.
+
+        With ``limit``, only the first ``limit`` violations are explained (``more`` says whether there are
+        others): a document with a million broken items then costs what ``limit`` of them cost.
+        """
         validator = self.validator(schema)
         if validator.is_valid(instance):
             return
-        violations = list(validator.iter_violations(instance))
-        raise ContractViolation(subject or validator.name, violations)
+        found = validator.iter_violations(instance)
+        violations = list(found if limit is None else itertools.islice(found, limit + 1))
+        more = limit is not None and len(violations) > limit
+        raise ContractViolation(subject or validator.name, violations[:limit] if more else violations, more=more)
 
-    def validate_request(self, operation_id: str, body: Any) -> None:
-        """Check the JSON body of a request to ``operation_id``."""
+    def validate_request(self, operation_id: str, body: Any, *, limit: int | None = None) -> None:
+        """Check the JSON body of a request to ``operation_id`` (``limit``: as for ``validate``)."""
         operation = self.spec.operation(operation_id)
         if operation.request_schema is None:
             return
         self.validate(body, operation.request_schema,
-                      subject=f"{operation.method} {operation.path} ({operation_id}) request body")
+                      subject=f"{operation.method} {operation.path} ({operation_id}) request body", limit=limit)
 
     def validate_response(self, operation_id: str, status: int, body: Any) -> None:
         """Check the JSON body of a response of ``operation_id`` with ``status`` against the documented schema."""
