@@ -7,10 +7,11 @@ malformed fault) or ``LookupError`` (an unknown scenario or profile) with a plai
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from contracts.errors import ContractError
 from contracts.profiles import DEFAULT_ERA, ERAS
@@ -29,6 +30,13 @@ class ScenarioNotFound(LookupError):
     """An unknown scenario or profile; the message lists the known ones."""
 
 
+class Cache(Protocol):
+    """A memo of the request path that a reset empties."""
+
+    def clear(self) -> None:
+        """Forget everything."""
+
+
 class Control:
     """Everything a test or a developer may do to a running mock besides calling the Jobs API."""
 
@@ -39,6 +47,8 @@ class Control:
         self.journal = journal
         self.contract = contract
         self.scenario_dirs = tuple(scenario_dirs)
+        #: Memos of the request path (the web layer's), emptied by every reset.
+        self.caches: list[Cache] = []
         self._parsed: dict[tuple[str, int, int], Scenario] = {}
         self._lock = threading.Lock()
 
@@ -79,12 +89,19 @@ class Control:
     def start(self, scenario: Scenario, profile: Profile | None = None) -> None:
         """Start ``scenario`` from the beginning (its own profile unless given); its faults replace the active.
 
-        A scenario whose faults are malformed raises ``ContractError`` and changes nothing.
+        Everything the mock held is let go: the jobs, the journal, the memos of the request path; and the C
+        heap's free memory is given back to the system, so that a reset brings the process back near its size
+        when idle. A scenario whose faults are malformed raises ``ContractError`` and changes nothing.
         """
         faults = self.scenario_faults(scenario)
         self.engine.reset(scenario, profile)
         self.faults.replace(faults)
         self.journal.clear()
+        for cache in self.caches:
+            cache.clear()
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
 
     def scenario(self, name: str, *, allow_paths: bool = False) -> Scenario:
         """A bundled or configured scenario by name, each file parsed once while it is unchanged.
@@ -152,6 +169,21 @@ class Control:
         script = engine.script
         following = script.next_step
         return {"scenario": engine.scenario.name, "profile": engine.profile.name, "era": engine.profile.era,
-                "nowMs": engine.now(), "jobs": len(engine.store), "requests": engine.requests_seen,
+                "nowMs": engine.now(), "jobs": len(engine.store), "evicted": engine.evicted,
+                "requests": engine.requests_seen,
                 "script": {"played": script.cursor, "steps": len(engine.scenario.steps),
-                           "next": None if following is None else following.call}}
+                           "next": None if following is None else following.call},
+                "limits": {"maxJobs": engine.limits.max_jobs, "maxJobBytes": engine.limits.max_job_bytes,
+                           "journalSize": self.journal.capacity, "journalBytes": self.journal.byte_limit}}
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, which hands the heap's free pages back to the system; None without glibc."""
+    import ctypes  # noqa: PLC0415 - only when the mock is reset
+
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        return None
+    return trim

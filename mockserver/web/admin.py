@@ -17,6 +17,7 @@ from werkzeug.routing import Rule, Submount
 from contracts.errors import ContractError
 from mockserver.control import Control, ScenarioNotFound
 from mockserver.domain.errors import InvalidTime
+from mockserver.web.encoding import encode
 from mockserver.web.errors import ApiError
 from mockserver.web.faults import FaultError
 from mockserver.web.requests import ApiRequest, parse_json
@@ -122,8 +123,9 @@ def journal(control: Control, request: ApiRequest) -> Any:
     limit = request.args.get("limit")
     if limit is not None and not (limit.isascii() and limit.isdigit()):  # int() takes "²", a Unicode digit
         raise ApiError(400, "Bad Request: limit must be a non-negative integer")
-    # A limit past any journal's size means all of it (and int() refuses more than 4300 digits).
-    return control.journal.snapshot(None if limit is None or len(limit) > 18 else int(limit))
+    # A limit past any journal's size means all of it (and int() refuses more than 4300 digits). The answer is
+    # encoded an entry at a time: the bodies' JSON never sits in memory as objects all at once.
+    return control.journal.encoded(encode, None if limit is None or len(limit) > 18 else int(limit))
 
 
 def clear_journal(control: Control, request: ApiRequest) -> Any:

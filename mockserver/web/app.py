@@ -6,6 +6,7 @@ Werkzeug's or the mock's own bug, is answered as UCloud's ``CommonErrorMessage``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -26,7 +27,7 @@ from contracts.scenario import Scenario, resolve_scenario
 from contracts.validation import Contract, default_contract
 from mockserver.control import Control
 from mockserver.domain.clock import Clock, SystemClock
-from mockserver.domain.engine import Engine
+from mockserver.domain.engine import Engine, Limits
 from mockserver.domain.errors import DomainError
 from mockserver.domain.profiles import Profile, profile_named
 from mockserver.web.admin import (
@@ -42,8 +43,8 @@ from mockserver.web.encoding import JSON_TYPE, encode
 from mockserver.web.errors import ApiError, from_domain, from_werkzeug
 from mockserver.web.faults import Faults
 from mockserver.web.handlers import API_HANDLERS, ApiCall, Query
-from mockserver.web.journal import Journal
-from mockserver.web.memo import Memo
+from mockserver.web.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
+from mockserver.web.memo import DEFAULT_KEY_BYTES, Memo, UrlCache
 from mockserver.web.requests import ApiRequest
 from mockserver.web.routing import routes
 from mockserver.web.sites import SitePolicy
@@ -73,7 +74,8 @@ class MockApp:
     """The mock of the Jobs API as a WSGI application; build it with ``create_app``."""
 
     def __init__(self, control: Control, *, authenticator: Authenticator, admin: AdminPolicy,
-                 validate_responses: bool, sites: SitePolicy | None = None) -> None:
+                 validate_responses: bool, sites: SitePolicy | None = None,
+                 cache_key_bytes: int = DEFAULT_KEY_BYTES) -> None:
         self.control = control
         self.engine = control.engine
         self.contract = control.contract
@@ -88,12 +90,15 @@ class MockApp:
         self._errors_lock = threading.Lock()
         self._routes = routes(self.contract.spec).bind("ucloud-jobs-mock")
         # Fast paths the server benchmark keeps (web.memo): routes have no variables, so few (path, method) pairs
-        # match; clients repeat their query strings; an unchanged job's rendering is handed out again by the
-        # engine, so its JSON is kept beside it.
-        self._matched: Memo[tuple[str, str], str] = Memo(entries=64, key_limit=256, size=lambda key: len(key[0]))
-        self._queries: Memo[tuple[str, bytes], Query] = Memo(entries=512, key_limit=2048,
+        # match; clients repeat their query strings; the engine hands out an unchanged job's JSON again.
+        self._matched: Memo[tuple[str, str], str] = Memo(entries=64, key_limit=cache_key_bytes,
+                                                         size=lambda key: len(key[0]))
+        self._queries: Memo[tuple[str, bytes], Query] = Memo(entries=512, key_limit=cache_key_bytes,
                                                                size=lambda key: len(key[1]))
-        self._encoded: Memo[int, tuple[object, bytes]] = Memo(entries=1024, key_limit=0, size=lambda key: 0)
+        self._urls = UrlCache(cache_key_bytes)
+        control.caches += [self._matched, self._queries, authenticator.subjects, self._urls]
+        #: Held while a request with a large body is handled (web.requests.LARGE_BODY_BYTES): one at a time.
+        self._large_body = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
         #: The wall clock, in epoch ms: only for the journal's wallTime, never for the mock's behaviour.
         self.wall_ms: Callable[[], int] = lambda: _wall_ns() // 1_000_000
@@ -109,7 +114,9 @@ class MockApp:
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = ApiRequest(environ)
+        # Not stored in the environ (populate_request): the request and the environ would hold each other, a
+        # cycle that keeps the body (up to 1 MiB) alive until the cyclic garbage collector runs.
+        request = ApiRequest(environ, populate_request=False)
         path = environ.get("PATH_INFO", "") or "/"
         try:
             self.sites.check_host(environ.get("HTTP_HOST"))
@@ -123,6 +130,7 @@ class MockApp:
             response = self._preflight(request, path)
         else:
             response = self._api(request, path)
+        self._urls.forget_if_long(len(path) + len(environ.get("QUERY_STRING", "")))
         return response(environ, start_response)
 
     def _api(self, request: ApiRequest, path: str) -> Response:
@@ -136,12 +144,13 @@ class MockApp:
             user = caller.username
             self._apply_fault(operation)
             call = ApiCall(request, self.contract, self.engine, self._queries)
-            if request.method == "HEAD":  # a HEAD request looks; it plays no step of the script
-                with self.engine.probing():
+            with self._large_body if request.large else contextlib.nullcontext():
+                if request.method == "HEAD":  # a HEAD request looks; it plays no step of the script
+                    with self.engine.probing():
+                        payload = API_HANDLERS[operation](call, caller)
+                else:
                     payload = API_HANDLERS[operation](call, caller)
-            else:
-                payload = API_HANDLERS[operation](call, caller)
-            body = self._encode(payload) if operation == "jobs.retrieve" else encode(payload)
+            body = payload if isinstance(payload, bytes) else encode(payload)  # a retrieve comes encoded
             status = 200
             if self.validate_responses:
                 self._check_response(request, path, operation, body)
@@ -168,7 +177,10 @@ class MockApp:
                 raise ApiError(404, admin_not_found())
             if request.method in STATE_CHANGING:
                 require_json(request)
-            return Response(encode(handler(self.control, request)), 200, content_type=JSON_TYPE)
+            with self._large_body if request.large else contextlib.nullcontext():
+                payload = handler(self.control, request)
+            body = payload if isinstance(payload, bytes) else encode(payload)  # the journal comes encoded
+            return Response(body, 200, content_type=JSON_TYPE)
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
             answer = self._error(error, request, path, None)
             return Response(answer.body(), answer.code, answer.extra_headers, content_type=JSON_TYPE)
@@ -197,19 +209,22 @@ class MockApp:
             raise from_werkzeug(error, not_found) from None
         return str(endpoint)
 
-    def _encode(self, payload: object) -> bytes:
-        """The JSON of a retrieved job; the same object (an unchanged job's rendering) is encoded once."""
-        kept = self._encoded.get(id(payload), lambda: (payload, encode(payload)))
-        return kept[1] if kept[0] is payload else encode(payload)
-
     def _error(self, error: Exception, request: ApiRequest, path: str, operation: str | None) -> ApiError:
-        """The answer to an exception: a client's mistake in UCloud's words, or a 500 surfaced to the test."""
+        """The answer to an exception: a client's mistake in UCloud's words, or a 500 surfaced to the test.
+
+        The answer carries no traceback: an ``ApiError`` raised and answered as itself would otherwise hold the
+        frame that caught it, which holds it, a cycle that keeps the request's body (up to 1 MiB) and its parsed
+        JSON alive until the cyclic garbage collector runs, which under load can be never.
+        """
         if isinstance(error, DomainError):
-            return from_domain(error)
-        if isinstance(error, HTTPException):
-            return from_werkzeug(error)
-        self._record_error(request.method, path, operation, traceback.format_exc())
-        return ApiError(500, "Internal Server Error")
+            answer = from_domain(error)
+        elif isinstance(error, HTTPException):
+            answer = from_werkzeug(error)
+        else:
+            self._record_error(request.method, path, operation, traceback.format_exc())
+            answer = ApiError(500, "Internal Server Error")
+        answer.__context__ = None
+        return answer.with_traceback(None)
 
     def _apply_fault(self, operation: str) -> None:
         fault = self.faults.take(operation)
@@ -251,7 +266,9 @@ def _not_found(path: str) -> str:
 def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile | None = None,
                era: str | None = None, clock: Clock | None = None, real_clock: bool = False,
                users: Mapping[str, str] | None = None,
-               scenario_dirs: Sequence[str | Path] = (), journal_size: int = 1000,
+               scenario_dirs: Sequence[str | Path] = (), journal_size: int = DEFAULT_JOURNAL_SIZE,
+               journal_bytes: int = DEFAULT_JOURNAL_BYTES, limits: Limits | None = None,
+               cache_key_bytes: int = DEFAULT_KEY_BYTES,
                admin: AdminPolicy | None = None, validate_responses: bool = False,
                contract: Contract | None = None, allowed_hosts: Iterable[str] = (),
                cors_origins: Iterable[str] = ()) -> MockApp:
@@ -261,7 +278,8 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
     ``users`` maps bearer tokens to usernames; without it any non-empty token is accepted. The server answers to
     loopback names and ``allowed_hosts``; pages of ``cors_origins`` may call the Jobs API from a browser
     (``ValueError`` for a name or origin that is malformed). ``ContractError`` for an unknown scenario or a
-    scenario folder that does not exist.
+    scenario folder that does not exist. The bounds: the jobs kept and their size (``limits``), the journal's
+    entries and bytes, and the longest key the memos of the request path remember.
     """
     folders = tuple(Path(folder) for folder in scenario_dirs)
     for folder in folders:
@@ -278,9 +296,10 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
     contract = contract if contract is not None else default_contract()
     if clock is None and real_clock:
         clock = SystemClock()
-    control = Control(Engine(scenario, profile=chosen, clock=clock), faults=Faults(), journal=Journal(journal_size),
-                      contract=contract, scenario_dirs=folders)
+    control = Control(Engine(scenario, profile=chosen, clock=clock, limits=limits), faults=Faults(),
+                      journal=Journal(journal_size, journal_bytes), contract=contract, scenario_dirs=folders)
     control.faults.replace(control.scenario_faults(scenario))
-    return MockApp(control, authenticator=Authenticator(users), admin=admin or AdminPolicy(),
-                   validate_responses=validate_responses, sites=SitePolicy(allowed_hosts, cors_origins))
+    return MockApp(control, authenticator=Authenticator(users, cache_key_bytes), admin=admin or AdminPolicy(),
+                   validate_responses=validate_responses, sites=SitePolicy(allowed_hosts, cors_origins),
+                   cache_key_bytes=cache_key_bytes)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 from collections.abc import Mapping
 
 from mockserver.domain.access import Caller
 from mockserver.web.errors import ApiError
+from mockserver.web.memo import DEFAULT_KEY_BYTES, Memo
 
 __all__ = ["DEFAULT_USER", "NOT_A_JWT", "Authenticator", "username_from_jwt"]
 
@@ -20,7 +20,10 @@ DEFAULT_USER = "user"
 NOT_A_JWT = ""
 
 
-@functools.lru_cache(maxsize=1024)
+#: How many tokens' usernames are remembered.
+SUBJECTS_KEPT = 1024
+
+
 def username_from_jwt(token: str) -> str | None:
     """The ``sub`` claim of a JWT, without checking its signature (this is a mock).
 
@@ -48,11 +51,13 @@ class Authenticator:
 
     Without configured users, any non-empty bearer token is accepted: a JWT's ``sub`` claim is the username
     (a JWT without a usable ``sub`` is refused) and a token that is not a JWT is ``user``. With users
-    (token -> name), only those tokens are accepted.
+    (token -> name), only those tokens are accepted. The usernames of the newest tokens of at most
+    ``key_limit`` characters are remembered; a longer token is read every time.
     """
 
-    def __init__(self, users: Mapping[str, str] | None = None) -> None:
+    def __init__(self, users: Mapping[str, str] | None = None, key_limit: int = DEFAULT_KEY_BYTES) -> None:
         self.users = dict(users) if users else None
+        self.subjects: Memo[str, str | None] = Memo(entries=SUBJECTS_KEPT, key_limit=key_limit, size=len)
 
     def caller(self, authorization: str | None, project: str | None) -> Caller:
         """The caller of a request with these ``Authorization`` and ``Project`` header values."""
@@ -65,7 +70,7 @@ class Authenticator:
             if name is None:
                 raise _unauthorized()
         else:
-            name = username_from_jwt(token)
+            name = self.subjects.get(token, lambda: username_from_jwt(token))
             if name is None:  # a JWT UCloud could not read a username from
                 raise _unauthorized()
             name = name or DEFAULT_USER

@@ -18,6 +18,8 @@ from mockserver.domain.errors import (
     ItemsNotFound,
     NotAMember,
     NotSupported,
+    StoreFull,
+    TooLarge,
     UnknownJob,
 )
 from mockserver.web.encoding import JSON_TYPE, encode
@@ -37,6 +39,8 @@ _STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (NotSupported, 400),
     (InvalidRequest, 400),
     (InvalidTime, 400),
+    (TooLarge, 413),  # a job past serve --max-job-bytes
+    (StoreFull, 409),  # no room for new jobs: every job the mock keeps is live (serve --max-jobs)
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from contracts.validation import Contract
 from mockserver.domain.access import Caller
 from mockserver.domain.engine import Engine
+from mockserver.web.encoding import encode
 from mockserver.web.memo import Memo
 from mockserver.web.requests import ApiRequest, typed_query
 
@@ -54,9 +55,9 @@ def create(call: ApiCall, caller: Caller) -> Any:
 
 
 def retrieve(call: ApiCall, caller: Caller) -> Any:
-    """jobs.retrieve."""
+    """jobs.retrieve: the job as JSON bytes (the engine keeps an unchanged job's)."""
     query = call.query("jobs.retrieve")
-    return call.engine.retrieve(caller, query.pop("id"), query)
+    return call.engine.retrieve(caller, query.pop("id"), query, encode)
 
 
 def browse(call: ApiCall, caller: Caller) -> Any:

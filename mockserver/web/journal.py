@@ -4,28 +4,40 @@ Each entry (``Entry.to_dict``, what ``GET /_mock/journal`` and ``MockServer.jour
 
 - ``seq``: its number since the journal was last cleared (1, 2, ...);
 - ``clockMs``: the mock's virtual clock when the answer was sent; ``wallTime``: the wall clock then (UTC, ISO);
-- ``method``, ``path``, ``query``: the request line (the query as sent);
+- ``method``, ``path``, ``query``: the request line (the query as sent, each clipped to 4 KiB);
 - ``operation``: the operationId the path and method name, or null for an unknown route;
-- ``user``: who the bearer token named, or null if it was refused before that;
+- ``user``: who the bearer token named (clipped to 4 KiB), or null if it was refused before that;
 - ``status``: the answer's status; ``script``: which step of the scenario the request played (or why none);
 - ``request``, ``response``: the bodies as JSON values (null for an empty body);
 - ``requestText``, ``responseText``: present only when a body is not JSON or was clipped (bodies are kept up to
   4 KiB; the text then ends with its full size), and ``request``/``response`` are null;
 - ``requestBytes``, ``responseBytes``: the full sizes of the bodies.
+
+The journal is bounded twice: the newest ``capacity`` entries (``serve --journal-size``), and the newest whose
+sizes add up to at most ``byte_limit`` (``serve --journal-bytes``), an entry's size being what its fields take in
+memory (``sys.getsizeof``), at most about 17 KiB. Older entries are dropped and counted (``dropped``); the
+snapshot says ``bytes`` and ``byteLimit``. ``GET /_mock/journal`` is encoded an entry at a time, so reading it
+costs about its own size, never the bodies' JSON as objects all at once.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Entry", "Journal"]
+__all__ = ["DEFAULT_JOURNAL_BYTES", "DEFAULT_JOURNAL_SIZE", "Entry", "Journal"]
 
 _BODY_LIMIT = 4096
+#: Entries kept unless told (``serve --journal-size``).
+DEFAULT_JOURNAL_SIZE = 1000
+#: What the entries take together at most unless told (``serve --journal-bytes``).
+DEFAULT_JOURNAL_BYTES = 4 * 1024 * 1024
 
 
 def _body(name: str, body: bytes, size: int) -> dict[str, Any]:
@@ -60,6 +72,13 @@ class Entry:
     response_size: int
     script: str | None = None
 
+    @property
+    def size(self) -> int:
+        """What the entry takes in memory: the entry and each of its fields."""
+        return sys.getsizeof(self) + sum(sys.getsizeof(part) for part in (
+            self.method, self.path, self.query, self.operation, self.user, self.request, self.response,
+            self.script))
+
     def to_dict(self) -> dict[str, Any]:
         """The entry as the admin API shows it (the fields are listed in the module's docstring)."""
         wall = datetime.fromtimestamp(self.wall_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
@@ -72,37 +91,62 @@ class Entry:
 
 
 class Journal:
-    """The newest ``capacity`` entries; older ones are dropped and counted, so memory stays flat."""
+    """The newest ``capacity`` entries that fit in ``byte_limit``; older ones are dropped and counted."""
 
-    def __init__(self, capacity: int = 1000) -> None:
+    def __init__(self, capacity: int = DEFAULT_JOURNAL_SIZE, byte_limit: int = DEFAULT_JOURNAL_BYTES) -> None:
         self.capacity = capacity
-        self._entries: deque[Entry] = deque(maxlen=capacity)
+        self.byte_limit = byte_limit
+        self._entries: deque[tuple[Entry, int]] = deque()
+        self._bytes = 0
         self._seq = 0
         self._lock = threading.Lock()
 
     def record(self, *, clock_ms: int, wall_ms: int, method: str, path: str, query: str, operation: str | None,
                user: str | None, status: int, request: bytes, response: bytes, script: str | None = None) -> None:
-        """Add an entry (bodies and the query are clipped to 4 KiB)."""
+        """Add an entry (every field clipped to 4 KiB), dropping the oldest ones it has no room for."""
         if self.capacity <= 0:
             return
         with self._lock:
             self._seq += 1
-            self._entries.append(Entry(self._seq, clock_ms, wall_ms, method, path[:_BODY_LIMIT], query[:_BODY_LIMIT],
-                                       operation, user, status, request[:_BODY_LIMIT], len(request),
-                                       response[:_BODY_LIMIT], len(response), script))
+            entry = Entry(self._seq, clock_ms, wall_ms, method[:_BODY_LIMIT], path[:_BODY_LIMIT],
+                          query[:_BODY_LIMIT], operation, None if user is None else user[:_BODY_LIMIT], status,
+                          request[:_BODY_LIMIT], len(request), response[:_BODY_LIMIT], len(response),
+                          None if script is None else script[:_BODY_LIMIT])
+            size = entry.size
+            self._entries.append((entry, size))
+            self._bytes += size
+            while self._entries and (len(self._entries) > self.capacity or self._bytes > self.byte_limit):
+                self._bytes -= self._entries.popleft()[1]
 
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
             self._seq = 0
+
+    def _kept(self, limit: int | None) -> tuple[list[Entry], dict[str, Any]]:
+        with self._lock:
+            entries = [entry for entry, _ in self._entries]
+            header = {"capacity": self.capacity, "byteLimit": self.byte_limit, "bytes": self._bytes,
+                      "recorded": self._seq, "dropped": max(0, self._seq - len(entries))}
+        if limit is not None:
+            entries = entries[-limit:] if limit > 0 else []
+        return entries, header
 
     def snapshot(self, limit: int | None = None) -> dict[str, Any]:
         """The entries (the newest ``limit``), oldest first, with how many were dropped."""
-        with self._lock:
-            entries = list(self._entries)
-            seq = self._seq
-        if limit is not None:
-            entries = entries[-limit:] if limit > 0 else []
-        return {"capacity": self.capacity, "recorded": seq, "dropped": max(0, seq - len(self._entries)),
-                "entries": [entry.to_dict() for entry in entries]}
+        entries, header = self._kept(limit)
+        return {**header, "entries": [entry.to_dict() for entry in entries]}
+
+    def encoded(self, encode: Callable[[Any], bytes], limit: int | None = None) -> bytes:
+        """``snapshot(limit)`` as JSON by ``encode``, built an entry at a time."""
+        entries, header = self._kept(limit)
+        head = encode(header)
+        parts = [head[:-1], b',"entries":[']
+        for position, entry in enumerate(entries):
+            if position:
+                parts.append(b",")
+            parts.append(encode(entry.to_dict()))
+        parts.append(b"]}")
+        return b"".join(parts)

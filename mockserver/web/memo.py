@@ -3,17 +3,23 @@
 Clients repeat themselves: the same retrieve URL thousands of times, the same job unchanged between calls.
 Parsing a query string with Werkzeug and typing it costs about a third of a retrieve, matching the route a
 sixth and encoding the Job a fifth (benchmarks/RESULTS.md, "request path"); remembered answers cost a lookup.
-Each memo is bounded in entries and in the size of its keys, so a client sending endless distinct URLs costs
-a bounded amount of memory.
+Each memo is bounded in entries and in the size of its keys (``serve --cache-key-bytes``, 2 KiB unless told),
+and keeps only values made from its key, so a client sending endless distinct or endless long URLs and tokens
+costs a bounded amount of memory: a longer key is computed every time, never remembered. ``POST /_mock/reset``
+empties every memo.
 """
 
 from __future__ import annotations
 
 import threading
+import urllib.parse
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["Memo"]
+__all__ = ["DEFAULT_KEY_BYTES", "Memo", "UrlCache"]
+
+#: The longest key a memo remembers unless told (``serve --cache-key-bytes``).
+DEFAULT_KEY_BYTES = 2048
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -45,7 +51,38 @@ class Memo(Generic[K, V]):
                 self._known[key] = value
         return value
 
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def keys(self) -> list[K]:
+        """The keys remembered, oldest first."""
+        with self._lock:
+            return list(self._known)
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._known.clear()
+
+
+class UrlCache:
+    """The standard library's own memo of split URLs, which waitress fills with every request line.
+
+    ``urllib.parse.urlsplit`` remembers its newest 128 arguments and results (Python 3.11 and later), so 128
+    request lines of 256 KiB would hold 64 MB. ``forget_if_long`` empties it after a request whose target is
+    longer than the memos' key limit; ``clear`` empties it (a reset).
+    """
+
+    def __init__(self, key_limit: int) -> None:
+        self._key_limit = key_limit
+        # Undocumented, but present in every supported Python: it empties urlsplit's cache.
+        self._clear: Callable[[], None] = getattr(urllib.parse, "clear_cache", lambda: None)
+
+    def forget_if_long(self, length: int) -> None:
+        """Empty the cache if a request target of ``length`` characters may be in it."""
+        if length > self._key_limit:
+            self._clear()
+
+    def clear(self) -> None:
+        """Empty the cache."""
+        self._clear()

@@ -21,9 +21,15 @@ from contracts.validation import Contract
 from contracts.wire import decode_query
 from mockserver.web.errors import TOO_LARGE, ApiError
 
-__all__ = ["MAX_BODY_BYTES", "ApiRequest", "bad_request", "parse_json", "typed_query"]
+__all__ = ["LARGE_BODY_BYTES", "MAX_BODY_BYTES", "ApiRequest", "bad_request", "parse_json", "typed_query"]
 
 MAX_BODY_BYTES = 1024 * 1024
+#: A request whose body is larger waits for any other such request to be answered (``MockApp``): parsed, a
+#: body of JSON can take 25 times its size in memory, and four of 1 MiB at once would take 100 MB.
+LARGE_BODY_BYTES = 64 * 1024
+#: How many violations of a request body are explained at most: a body of 349,000 broken items would
+#: otherwise take minutes and gigabytes to explain whole.
+MAX_EXPLAINED = 50
 
 
 class ApiRequest(Request):
@@ -32,6 +38,13 @@ class ApiRequest(Request):
     max_content_length = MAX_BODY_BYTES
     #: The body, once a handler has read it (the journal records what was read).
     body_read = b""
+
+    @property
+    def large(self) -> bool:
+        """Whether the body is past LARGE_BODY_BYTES, or streamed (chunked) with no length given."""
+        if (self.content_length or 0) > LARGE_BODY_BYTES:
+            return True
+        return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
 
     def raw_body(self) -> bytes:
         """The body as sent (an empty body when there is none); 400 for a Content-Length that is no number."""
@@ -52,7 +65,7 @@ class ApiRequest(Request):
         """The JSON body, valid for the operation, without the keys its schema does not name."""
         document = parse_json(self.raw_body())
         try:
-            contract.validate_request(operation_id, document)
+            contract.validate_request(operation_id, document, limit=MAX_EXPLAINED)
         except ContractViolation as violation:
             raise bad_request(violation) from None
         schema = contract.spec.operation(operation_id).request_schema
@@ -79,6 +92,8 @@ def bad_request(violation: ContractViolation) -> ApiError:
             return ApiError(400, "Time allocated for job is too short.")
     shown = "; ".join(str(item) for item in violation.violations[:5])
     more = len(violation.violations) - 5
+    if violation.more:
+        return ApiError(400, f"Bad Request: {shown} (and at least {more} more)")
     return ApiError(400, f"Bad Request: {shown}" + (f" (and {more} more)" if more > 0 else ""))
 
 

@@ -32,7 +32,10 @@ def test_reset_forgets_every_job_and_restarts_the_scenario(make_app: AppFactory)
     response = client.post("/_mock/reset", {})
     assert response.status_code == 200
     assert response.json == {"scenario": "extend-and-terminate", "profile": "ucloud", "era": "2021", "nowMs": T0,
-                             "jobs": 0, "requests": 0, "script": {"played": 0, "steps": 0, "next": None}}
+                             "jobs": 0, "evicted": 0, "requests": 0,
+                             "script": {"played": 0, "steps": 0, "next": None},
+                             "limits": {"maxJobs": 2000, "maxJobBytes": 16384, "journalSize": 1000,
+                                        "journalBytes": 4 * 1024 * 1024}}
     assert client.get("/_mock/journal").json["entries"] == []
     assert client.get("/_mock/faults").json == {"faults": []}
     assert client.browse()["items"] == []
