@@ -14,8 +14,11 @@ from contracts.errors import ContractError
 from contracts.profiles import ERAS, PROFILES
 from contracts.scenario import list_scenarios
 from mockserver.api import MockServer
+from mockserver.domain.engine import Limits
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import MockApp, ServerError, create_app
+from mockserver.web.journal import DEFAULT_JOURNAL_BYTES
+from mockserver.web.memo import DEFAULT_KEY_BYTES
 from mockserver.web.sites import normalise_host, normalise_origin
 
 __all__ = ["MIN_ADMIN_TOKEN", "SWITCH_INTERVAL_S", "add_serve_command", "serve"]
@@ -91,6 +94,7 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="worker threads (default: 4)")
     parser.add_argument("--journal-size", type=_whole(0, "negative"), default=1000,
                         help="requests kept in the journal (default: 1000; 0 keeps none)")
+    _add_bounds(parser)
     parser.add_argument("--admin-token", default=None, type=_admin_token,
                         help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere (at least "
                              f"{MIN_ADMIN_TOKEN} characters)")
@@ -104,6 +108,25 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                                                "Jobs API from a browser (repeatable; default: none)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
     parser.set_defaults(command=serve)
+
+
+def _add_bounds(parser: argparse.ArgumentParser) -> None:
+    """The memory bounds: with the defaults the server stays under 150 MB whatever a client sends."""
+    limits = Limits()
+    parser.add_argument("--journal-bytes", type=_whole(0, "negative"), default=DEFAULT_JOURNAL_BYTES, metavar="N",
+                        help="what the journal's entries may take together, in bytes; the oldest go first "
+                             f"(default: {DEFAULT_JOURNAL_BYTES}, 4 MiB)")
+    parser.add_argument("--max-jobs", type=_whole(1, "not a positive number"), default=limits.max_jobs,
+                        metavar="N", help="jobs kept: to make room, the jobs that ended longest ago are forgotten; "
+                                          "when every job is live, a create is refused with 409 (default: "
+                                          f"{limits.max_jobs})")
+    parser.add_argument("--max-job-bytes", type=_whole(1, "not a positive number"), default=limits.max_job_bytes,
+                        metavar="N", help="the largest job kept: its specification as compact JSON, its owner and "
+                                          "ACL; a larger one is refused with 413 (default: "
+                                          f"{limits.max_job_bytes}, 16 KiB)")
+    parser.add_argument("--cache-key-bytes", type=_whole(0, "negative"), default=DEFAULT_KEY_BYTES, metavar="N",
+                        help="the longest path, query string or bearer token whose outcome is remembered; longer "
+                             f"ones are worked out each time (default: {DEFAULT_KEY_BYTES})")
 
 
 def _is_loopback(host: str) -> bool:
@@ -139,6 +162,8 @@ def _app(args: argparse.Namespace) -> MockApp:
         return create_app(scenario=args.scenario, profile=args.profile, era=args.era, real_clock=args.real_clock,
                           users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
                           journal_size=args.journal_size, allowed_hosts=args.allowed_host, cors_origins=args.cors,
+                          journal_bytes=args.journal_bytes, limits=Limits(args.max_jobs, args.max_job_bytes),
+                          cache_key_bytes=args.cache_key_bytes,
                           admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
     except ContractError as error:
         raise _UsageError(str(error)) from None
