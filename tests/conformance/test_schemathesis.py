@@ -1,7 +1,8 @@
 """Schemathesis, an independent tester, against the mock: 0 failures in every phase (issue 5 §1).
 
 Schemathesis runs as a library with all of its checks, in process (the WSGI transport) and over a real socket
-(a ``HttpServer`` on loopback): the examples, coverage and fuzzing phases for every operation, then the stateful
+(a ``HttpServer`` on loopback): the examples, coverage and fuzzing phases for every operation (the coverage
+phase in process only: its boundary values are about the app), then the stateful
 phase, driven by the spec's OpenAPI links (``schema.as_state_machine()``). The mock accepts one configured token
 only, so that ``ignored_auth`` (a made-up token must get 401) means something. Runs are derandomized with a fixed
 seed and bounded in examples, so each run sends the same requests.
