@@ -122,16 +122,16 @@ class MockApp:
                 "Access-Control-Request-Method" in request.headers:
             response = self._preflight(request, path)
         else:
-            response = self._api(request, path)
+            return self._send(environ, start_response, *self._api(request, path))
         return response(environ, start_response)
 
-    def _api(self, request: ApiRequest, path: str) -> Response:
+    def _api(self, request: ApiRequest, path: str) -> tuple[int, Mapping[str, str], bytes]:
         operation: str | None = None
         user: str | None = None
         headers: Mapping[str, str] = {}
         self.engine.forget_cue()
         try:
-            operation = self._match(request, _not_found(path))
+            operation = self._match(request, _not_found)
             caller = self.authenticator.caller(request.headers.get("Authorization"), request.headers.get("Project"))
             user = caller.username
             self._apply_fault(operation)
@@ -156,13 +156,22 @@ class MockApp:
                             query=request.environ.get("QUERY_STRING", ""), operation=operation, user=user,
                             status=status, request=request.body_read, response=body,
                             script=None if cue is None else cue.describe())
-        return Response(body, status, headers, content_type=JSON_TYPE)
+        return status, headers, body
+
+    @staticmethod
+    def _send(environ: WSGIEnvironment, start_response: StartResponse, status: int, headers: Mapping[str, str],
+              body: bytes) -> list[bytes]:
+        """An API answer, written directly: Werkzeug's Response object cost a third of a retrieve's time in the app
+        (benchmarks/RESULTS.md, "request path"), for a body that is always JSON bytes of a known length."""
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
+                       [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body))), *headers.items()])
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def _admin(self, request: ApiRequest, path: str) -> Response:
         try:
             self.admin.check(request)
             self.sites.check_admin_origin(request.headers.get("Origin"), request.headers.get("Host"))
-            endpoint = self._match(request, admin_not_found())
+            endpoint = self._match(request, lambda path: admin_not_found())
             handler = ADMIN_HANDLERS.get(endpoint)
             if handler is None:
                 raise ApiError(404, admin_not_found())
@@ -184,17 +193,17 @@ class MockApp:
             return Response(refused.body(), refused.code, refused.extra_headers, content_type=JSON_TYPE)
         return Response(b"", 204, headers)
 
-    def _match(self, request: ApiRequest, not_found: str) -> str:
+    def _match(self, request: ApiRequest, not_found: Callable[[str], str]) -> str:
         path, method = request.path, request.method
         return self._matched.get((path, method), lambda: self._route(path, method, not_found))
 
-    def _route(self, path: str, method: str, not_found: str) -> str:
+    def _route(self, path: str, method: str, not_found: Callable[[str], str]) -> str:
         try:
             endpoint, _ = self._routes.match(path, method)
         except RequestRedirect:
-            raise ApiError(404, not_found) from None
+            raise ApiError(404, not_found(path)) from None
         except HTTPException as error:
-            raise from_werkzeug(error, not_found) from None
+            raise from_werkzeug(error, not_found(path)) from None
         return str(endpoint)
 
     def _encode(self, payload: object) -> bytes:
