@@ -46,9 +46,7 @@ HEADERS = {"Authorization": "Bearer benchmark", "Content-Type": "application/jso
 
 HELLO = r'''
 import sys
-from mockserver.cli.serve import SWITCH_INTERVAL_S
 from mockserver.server import HttpServer
-sys.setswitchinterval(SWITCH_INTERVAL_S)  # the same stack as `ucloud-jobs serve`
 BODY = b"x" * int(sys.argv[2])
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(BODY)))])
@@ -254,7 +252,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    parser.add_argument("--threads", type=int, default=4, help="waitress threads for ours and the floor")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads of the pool for calls under a latency fault (ours and the floor)")
     parser.add_argument("--prism", type=Path, default=Path("/tmp/prism"), help="folder with prism-cli installed")
     parser.add_argument("--million", action="store_true", help="also run a million requests and sample RSS")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

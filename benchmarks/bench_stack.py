@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 from bench_server import RETRIEVE, SEED_CREATE, Process, free_port, request, wait_for_200  # noqa: E402
 
-from mockserver.server_candidate import run_wsgi  # noqa: E402
+from mockserver.server.framing import run_wsgi  # noqa: E402
 
 Wsgi = Callable[..., Any]
 PRISM = [Path("/tmp/prism")]  # where prism-cli is installed (--prism)
@@ -51,7 +51,7 @@ PRISM = [Path("/tmp/prism")]  # where prism-cli is installed (--prism)
 def make_app(kind: str) -> Wsgi:
     """The mock's app (seed scenario) or a hello-world app answering as many bytes as its retrieve."""
     if kind == "mock":
-        from mockserver.app import create_app  # noqa: PLC0415
+        from mockserver.web.app import create_app  # noqa: PLC0415
 
         return create_app()
     body = b"x" * int(os.environ.get("BENCH_BODY", "1000"))
@@ -143,11 +143,11 @@ class RsgiBridge:
 
 # --------------------------------------------------------------------------------------- the candidates
 def serve_waitress(app: Wsgi, port: int) -> None:
-    from mockserver.serve import SWITCH_INTERVAL_S  # noqa: PLC0415
-    from mockserver.server import MockServer  # noqa: PLC0415
+    """The stack ``ucloud-jobs serve`` had before: waitress, 4 threads, a 1 ms GIL switch interval."""
+    import waitress  # noqa: PLC0415
 
-    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as `ucloud-jobs serve` does
-    MockServer(app, "127.0.0.1", port, threads=4).serve_forever()
+    sys.setswitchinterval(0.001)  # as `ucloud-jobs serve` did, for waitress's polling thread
+    waitress.serve(app, host="127.0.0.1", port=port, threads=4, _quiet=True)
 
 
 def serve_granian_embed(app: Wsgi, port: int, interface: str) -> None:
@@ -188,13 +188,34 @@ def serve_cheroot(app: Wsgi, port: int) -> None:
     Server(("127.0.0.1", port), app, numthreads=4).start()
 
 
+class EchoApp:
+    """A WebSocket app for ``HttpServer``: every text message is answered with ``echo <message>``."""
+
+    def refuse(self, path: str, headers: Any) -> None:
+        return None
+
+    def open(self, socket: Any) -> Any:
+        class Session:
+            def received(self, message: str | bytes) -> None:
+                socket.send(f"echo {message if isinstance(message, str) else message.decode()}")
+
+            def closed(self) -> None:
+                pass
+
+        return Session()
+
+
 def serve_candidate(app: Wsgi, port: int, loop: str = "asyncio") -> None:
-    import uvloop  # noqa: PLC0415
+    """The chosen stack, now ``mockserver.server.HttpServer`` (the prototype was LoopServer)."""
+    from mockserver.server import HttpServer  # noqa: PLC0415
 
-    from mockserver.server_candidate import LoopServer, echo_handler  # noqa: PLC0415
+    if loop == "uvloop":
+        import uvloop  # noqa: PLC0415
 
-    factory = uvloop.new_event_loop if loop == "uvloop" else asyncio.new_event_loop
-    LoopServer(app, echo_handler, "127.0.0.1", port, loop_factory=factory).serve_forever()
+        factory = uvloop.new_event_loop
+    else:
+        factory = asyncio.new_event_loop
+    HttpServer(app, "127.0.0.1", port, websocket=EchoApp(), loop_factory=factory).serve_forever()
 
 
 def exec_command(kind: str, port: int, command: list[str]) -> None:
@@ -325,7 +346,7 @@ def million(name: str, total: int) -> list[tuple[int, float]]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every candidate (mock and floor) and Prism, in interleaved rounds; medians and raw runs."""
-    probe, port, _ = start("waitress", "mock")
+    probe, port, _ = start("candidate", "mock")
     os.environ["BENCH_BODY"] = str(len(request(port, "GET", RETRIEVE)[1]))
     probe.stop()
     runs: dict[str, list[dict[str, Any]]] = {}

@@ -22,7 +22,7 @@ from typing import IO, Any
 from contracts.scenario import Scenario
 from contracts.testing.transport import mock_token
 from mockserver.control import Control
-from mockserver.server import HttpServer
+from mockserver.server import HttpServer, Limits
 from mockserver.web.app import MockApp, ServerError, create_app
 
 __all__ = ["MockClock", "MockFaults", "MockServer", "ServerErrors"]
@@ -93,20 +93,25 @@ class MockServer:
 
     The port is bound in the constructor, so ``url`` is known before ``start``; ``stop`` (or leaving the
     ``with`` block) closes it. ``scenario`` is a bundled or configured scenario's name, a file, or a
-    ``Scenario``; ``app`` serves an app built elsewhere instead.
+    ``Scenario``; ``app`` serves an app built elsewhere instead. Requests are answered in the server's one loop,
+    except while a latency fault is set: then API calls go to a pool of ``threads`` threads, so that the fault
+    delays its own call and no other client's.
     """
 
     def __init__(self, scenario: str | Scenario | None = None, profile: str | None = None, *,
                  era: str | None = None, host: str = "127.0.0.1", port: int = 0, users: Mapping[str, str] | None = None,
                  scenario_dirs: Sequence[str | Path] = (), validate_responses: bool = False,
-                 app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None) -> None:
+                 app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None,
+                 limits: Limits | None = None) -> None:
         self.app = app if app is not None else create_app(scenario=scenario, profile=profile, era=era, users=users,
                                                           scenario_dirs=scenario_dirs,
                                                           validate_responses=validate_responses)
         self.control = self.app.control
         self.clock = MockClock(self.control)
         self.faults = MockFaults(self.control)
-        self._server = HttpServer(self.app, host, port, threads=threads, access_log=access_log)
+        faults = self.app.faults
+        self._server = HttpServer(self.app, host, port, threads=threads,
+                                  access_log=access_log, limits=limits, offload=lambda environ: faults.delays)
         self.host = self._server.host
         self.port = self._server.port
         self.url = self._server.url
@@ -114,16 +119,26 @@ class MockServer:
     # ------------------------------------------------------------------ lifetime
     def start(self) -> MockServer:
         """Serve in a background thread; returns self."""
+        self.app.resume()
         self._server.start()
         return self
 
     def stop(self) -> None:
-        """Close the socket and every connection."""
+        """Close the socket and every connection; a call waiting out a latency fault is answered at once."""
         self._server.stop()
+        self.app.wake()
+
+    def stop_soon(self) -> None:
+        """Ask ``serve_forever`` to return; safe from a signal handler."""
+        self._server.stop_soon()
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (``ucloud-jobs serve``)."""
-        self._server.serve_forever()
+        self.app.resume()
+        try:
+            self._server.serve_forever()
+        finally:
+            self.app.wake()  # a pool thread waiting out a latency fault would hold the process at exit
 
     def __enter__(self) -> MockServer:
         return self.start()

@@ -17,9 +17,7 @@ from mockserver.api import MockServer
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import ServerError, create_app
 
-__all__ = ["SWITCH_INTERVAL_S", "add_serve_command", "serve"]
-
-SWITCH_INTERVAL_S = 0.001
+__all__ = ["add_serve_command", "serve"]
 
 
 def _user(text: str) -> tuple[str, str]:
@@ -54,7 +52,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="accept only these bearer tokens, each as the named user (repeatable)")
     parser.add_argument("--real-clock", action="store_true",
                         help="run on the wall clock instead of the virtual one, so jobs progress on their own")
-    parser.add_argument("--threads", type=int, default=4, help="worker threads (default: 4)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads that serve API calls while a latency fault is set, so that the fault delays "
+                             "only its own call (default: 4); otherwise one loop serves every client")
     parser.add_argument("--journal-size", type=int, default=1000, help="requests kept in the journal (default: 1000)")
     parser.add_argument("--admin-token", default=None,
                         help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere")
@@ -77,10 +77,6 @@ def _print_server_error(error: ServerError) -> None:
     print(f"ucloud-jobs serve: the mock failed; the client got 500. {error}", file=sys.stderr, flush=True)
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def serve(args: argparse.Namespace) -> int:
     """Run the server until Ctrl-C or SIGTERM; 2 on a usage error."""
     if not 0 <= args.port <= 65535:
@@ -94,9 +90,6 @@ def serve(args: argparse.Namespace) -> int:
     except ContractError as error:
         print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
         return 2
-    # Waitress's loop thread polls every connection and would hold the GIL from the workers for Python's
-    # default 5 ms slices: at 50 connections that cut throughput to a fifth (benchmarks/RESULTS.md).
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         server = MockServer(app=app, host=args.host, port=args.port, threads=max(1, args.threads),
                             access_log=None if args.quiet else sys.stderr)
@@ -112,7 +105,11 @@ def serve(args: argparse.Namespace) -> int:
     clock = "wall clock" if args.real_clock else "virtual clock at " + datetime.fromtimestamp(
         engine.now() / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     # Ctrl-C and SIGTERM both stop the server (SIGINT too when a shell started us in the background with it
-    # ignored). The handlers go in before the URL is printed: whoever reads it may stop us at once.
+    # ignored). The handlers go in before the URL is printed: whoever reads it may stop us at once. They ask the
+    # loop to stop rather than raise in whatever code the signal interrupts.
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        server.stop_soon()
+
     previous: dict[signal.Signals, Any] = {}
     try:
         for stopping in (signal.SIGINT, signal.SIGTERM):

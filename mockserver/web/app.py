@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -84,9 +83,25 @@ class MockApp:
         self._queries: Memo[tuple[str, bytes], Query] = Memo(entries=512, key_limit=2048,
                                                                size=lambda key: len(key[1]))
         self._encoded: Memo[int, tuple[object, bytes]] = Memo(entries=1024, key_limit=0, size=lambda key: 0)
-        self.sleep: Callable[[float], None] = time.sleep
+        #: How a latency fault waits (tests replace it); ``wake`` ends every wait of ``pause`` at once.
+        self.sleep: Callable[[float], None] = self.pause
+        self._awake = threading.Event()
         #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
         self.on_error: Callable[[ServerError], None] | None = None
+
+    def pause(self, seconds: float) -> None:
+        """Wait out a latency fault; ``ApiError`` 503 if ``wake`` ends the wait (the server is stopping)."""
+        if self._awake.wait(seconds):
+            raise ApiError(503, "Service Unavailable: the mock is stopping")
+
+    def wake(self) -> None:
+        """End every wait for a latency fault now, and skip those to come until ``resume`` (the server stops,
+        and no thread may hold the process)."""
+        self._awake.set()
+
+    def resume(self) -> None:
+        """Latency faults wait again (the server starts)."""
+        self._awake.clear()
 
     def take_errors(self) -> list[ServerError]:
         """The server errors recorded since the last call, oldest first (the pytest plugin fails tests with them)."""

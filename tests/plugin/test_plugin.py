@@ -143,7 +143,8 @@ def test_a_session_that_does_not_use_the_fixtures_loads_nothing_heavy(consumer: 
         def test_nothing_of_the_mock_or_the_validators_was_imported():
             assert "mockserver.pytest_plugin" in sys.modules
             heavy = [name for name in sys.modules
-                     if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml")
+                     if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "httptools", "websockets",
+                                               "yaml")
                      or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                      or name.startswith(("hypothesis.strategies", "hypothesis.stateful"))]
             assert heavy == []
@@ -158,8 +159,8 @@ def test_importing_the_plugin_is_cheap() -> None:
     loaded = set(json.loads(done.stdout))
     assert "mockserver.pytest_plugin" in loaded
     heavy = sorted(name for name in loaded
-                   if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml",
-                                             "referencing")
+                   if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "httptools", "websockets",
+                                             "yaml", "referencing")
                    or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                    or name.startswith(("hypothesis.strategies", "hypothesis.stateful",
                                        "hypothesis.internal.conjecture")))
