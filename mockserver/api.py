@@ -24,6 +24,7 @@ from contracts.testing.transport import mock_token
 from mockserver.control import Control
 from mockserver.server import HttpServer, Limits
 from mockserver.web.app import MockApp, ServerError, create_app
+from mockserver.web.follow import FollowStream
 
 __all__ = ["MockClock", "MockFaults", "MockServer", "ServerErrors"]
 
@@ -110,7 +111,7 @@ class MockServer:
         self.clock = MockClock(self.control)
         self.faults = MockFaults(self.control)
         faults = self.app.faults
-        self._server = HttpServer(self.app, host, port, threads=threads,
+        self._server = HttpServer(self.app, host, port, websocket=self.app.websocket, threads=threads,
                                   access_log=access_log, limits=limits, offload=lambda environ: faults.delays)
         self.host = self._server.host
         self.port = self._server.port
@@ -181,6 +182,27 @@ class MockServer:
         """The requests the mock answered since the last reset, oldest first."""
         entries: list[dict[str, Any]] = self.control.journal.snapshot()["entries"]
         return entries
+
+    def follow(self, job_id: str, *, user: str = DEFAULT_USER, project: str | None = None,
+               stream_id: str = "0") -> FollowStream:
+        """Follow a job in process, as ``jobs.follow`` over the WebSocket would: an iterator of its frames.
+
+        The first message is due at once. Iterating takes the frames due so far and stops; it never blocks.
+        Move the clock (``clock.advance``, a request, a scripted step) and iterate again for the frames that
+        fell due, in order; the ``response`` frame ends the stream (``ended``). ``ApiError`` for a job that
+        ``user`` may not read (404) or a project they are no member of (403).
+        """
+        return self.app.follow(job_id, user=user, project=project, stream_id=stream_id)
+
+    @property
+    def connections(self) -> int:
+        """How many client connections are open (HTTP and WebSocket)."""
+        return self._server.connections
+
+    @property
+    def followers(self) -> int:
+        """How many jobs.follow streams are open (over WebSockets and in process)."""
+        return self.app.followers.count
 
     def check(self) -> None:
         """Raise ``ServerErrors`` if the mock failed while serving since the last check."""
