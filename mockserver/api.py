@@ -194,6 +194,11 @@ class MockServer:
         """
         return self.app.follow(job_id, user=user, project=project, stream_id=stream_id)
 
+    def wait_for_followers(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until exactly ``count`` jobs.follow streams are open (a client in a thread has subscribed); False
+        if ``timeout`` seconds passed first. It waits on an event, not by polling."""
+        return self.app.followers.wait_for(count, timeout)
+
     @property
     def connections(self) -> int:
         """How many client connections are open (HTTP and WebSocket)."""

@@ -18,7 +18,7 @@ from contracts.scenario_model import ProviderEvent
 from contracts.validation import default_contract
 from mockserver.web.app import MockApp, create_app
 from mockserver.web.errors import ApiError
-from tests.mockserver.support import HOUR_MS, QUEUE_DELAY_MS, T0, UNSCRIPTED, ApiClient, job_spec
+from tests.mockserver.support import HOUR_MS, QUEUE_DELAY_MS, T0, UNSCRIPTED, ApiClient
 
 FRAME = "WSMessage_JobsFollowResponse"
 
