@@ -436,7 +436,7 @@ def serve() -> Iterator[Callable[..., str]]:
     servers: list[HttpServer] = []
 
     def start(app: Any) -> str:
-        server = HttpServer(app, "127.0.0.1", 0).start()
+        server = HttpServer(app, "127.0.0.1", 0, websocket=getattr(app, "websocket", None)).start()
         servers.append(server)
         return server.url
 
@@ -498,8 +498,8 @@ def test_the_example_consumer_passes_as_a_repository_of_its_own(pytester: pytest
     """examples/consumer, copied out of this repository: no configuration of ours applies, under xdist too."""
     example = Path(__file__).resolve().parents[2] / "examples" / "consumer"
     shutil.copytree(example, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    run(pytester).assert_outcomes(passed=9)
-    run(pytester, "-n", "2").assert_outcomes(passed=9)
+    run(pytester).assert_outcomes(passed=12)
+    run(pytester, "-n", "2").assert_outcomes(passed=12)
 
 
 # --------------------------------------------------------------------------- overrides and mistakes
