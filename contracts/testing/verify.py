@@ -22,8 +22,9 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from contracts.errors import ContractError, ContractViolation, Violation
 from contracts.scenario import Scenario
+from contracts.streams import default_streams
 from contracts.testing import invariants as inv
-from contracts.testing.following import Follow
+from contracts.testing.following import Follow, Following, check_stream
 from contracts.testing.report import Finding, Observer, Report, Shrinking
 from contracts.testing.statemachine import Recorder, Target, build_state_machine
 from contracts.testing.tally import Tally
@@ -56,6 +57,7 @@ class _Replay:
         self.created: list[str] = []
         self.last: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, list[tuple[str, dict[str, Any], int]]] = {}
+        self.streams: list[Following] = []
 
     def user(self, name: str | None) -> str:
         users = self.transport.users
@@ -66,8 +68,23 @@ class _Replay:
         raise ContractError(f"the scenario acts as {name!r}, but only one user's token was given")
 
     def run(self) -> None:
+        try:
+            self.play()
+            for following in self.streams:  # what the steps' streams got, checked once the steps are done
+                check_stream(following.take(0.5), self.contract, self.tally)
+        finally:
+            for following in self.streams:
+                following.close()
+
+    def play(self) -> None:
+        streams = default_streams()
         for index, step in enumerate(self.scenario.steps, start=1):
             request = step.bind(self.created)
+            follow: Follow | None = getattr(self.transport, "follow", None)
+            if step.call in streams:  # a WebSocket call: its frames are checked at the end (none to follow: skip)
+                if follow is not None:
+                    self.streams.append(follow(request["id"], self.user(step.user), step.project))
+                continue
             reply = self.transport.call(step.call, request, user=self.user(step.user), project=step.project)
             self.calls.append(reply)
             where = f"step {index} ({step.call})" + (f": {step.note}" if step.note else "")
@@ -227,7 +244,6 @@ def follow_phase(transport: Transport, *, contract: Contract | None = None, tall
     """Follow a new job while it runs and is terminated; every frame checked (``check_stream``). None if the
     target cannot be followed or every check held; a mock's clock is moved, a live provider is waited for."""
     from contracts.scenario import resolve_scenario  # noqa: PLC0415
-    from contracts.testing.following import check_stream  # noqa: PLC0415
 
     follow: Follow | None = getattr(transport, "follow", None)
     if follow is None:
