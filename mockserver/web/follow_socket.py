@@ -10,7 +10,7 @@ them). When the client goes, its streams go with it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from contracts.errors import ContractViolation
@@ -24,6 +24,7 @@ from mockserver.web.encoding import encode
 from mockserver.web.errors import ApiError, from_domain
 from mockserver.web.follow import Followers, SocketStream, response_frame
 from mockserver.web.journal import Journal
+from mockserver.web.sites import SitePolicy
 
 __all__ = ["MAX_STREAMS", "FollowApp", "FollowSession", "FollowSocket"]
 
@@ -39,6 +40,8 @@ class FollowApp(Protocol):
     journal: Journal
     authenticator: Authenticator
     followers: Followers
+    sites: SitePolicy
+    wall_ms: Callable[[], int]
 
 
 class FollowSocket:
@@ -48,7 +51,17 @@ class FollowSocket:
         self.app = app
 
     def refuse(self, path: str, headers: Mapping[str, str]) -> tuple[int, str] | None:
-        """Every handshake the server accepts is welcome."""
+        """403 for a Host that does not name the server, and for a web page of a foreign origin: a browser lets
+        any page open a WebSocket, and the mock takes any token, so only pages allowed by --cors may."""
+        sites = self.app.sites
+        try:
+            sites.check_host(headers.get("host"))
+        except ApiError as refused:
+            return refused.code or 403, refused.why
+        origin = headers.get("origin")
+        if origin is not None and sites.is_foreign(origin, headers.get("host")):
+            return 403, (f"A web page of another origin ({origin[:80]!r}) may not follow jobs here; start the server "
+                         "with --cors ORIGIN to let its pages")
         return None
 
     def open(self, socket: Any) -> FollowSession:
@@ -81,7 +94,8 @@ class FollowSession:
             refused = error if isinstance(error, ApiError) else from_domain(error)
             status, answer = refused.code or 500, refused.body()
             self.socket.send(encode(response_frame(stream_id, status, json.loads(answer))).decode("utf-8"))
-        self.app.journal.record(clock_ms=self.app.engine.clock.now_ms(), method="GET", path=self.socket.path,
+        self.app.journal.record(clock_ms=self.app.engine.clock.now_ms(), wall_ms=self.app.wall_ms(), method="GET",
+                                path=self.socket.path,
                                 query=self.socket.query, operation=FOLLOW, user=user, status=status,
                                 request=request, response=answer, script=self._cue())
 
