@@ -1,24 +1,20 @@
 """``jobs.follow`` in a verification: follow a job on the target, collect its frames, check them.
 
 Over HTTP the stream is a WebSocket at the contract's address (``jobs.asyncapi.yaml``), opened with the
-``websockets`` client library; in process a mock may hand its own stream over. Every frame is checked against
-the contract, and the stream against the invariants: the first message is only the status, statuses move
-forward, no update comes twice, and a stream that ends well ends at a final state.
+``websockets`` client library; in process a mock may hand its own stream over. ``stream_checks`` checks what
+a stream gave.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from contracts.errors import ContractViolation, Violation
 from contracts.streams import default_streams
-from contracts.testing import invariants as inv
-from contracts.testing.tally import Tally
-from contracts.validation import Contract
 
-__all__ = ["FOLLOW", "Following", "InProcessFollowing", "SocketFollowing", "check_stream", "envelope"]
+__all__ = ["FOLLOW", "Follow", "Following", "InProcessFollowing", "SocketFollowing", "envelope"]
 
 FOLLOW = "jobs.follow"
 Frame = dict[str, Any]
@@ -95,14 +91,3 @@ class InProcessFollowing:
 
 #: Opens a stream: (job id, user, project) -> Following.
 Follow = Callable[[str, str | None, str | None], Following]
-
-
-def check_stream(frames: Sequence[Mapping[str, Any]], contract: Contract, tally: Tally) -> None:
-    """Every frame against the contract, then the stream against the invariants (the first violation raises)."""
-    call = default_streams()[FOLLOW]
-    for frame in frames:
-        tally(inv.check_frame, contract, call.frame_schema(frame), frame)
-    tally(inv.check_follow_first, frames)
-    tally(inv.check_follow_forward, frames)
-    tally(inv.check_follow_updates_once, frames)
-    tally(inv.check_follow_end, frames)

@@ -24,9 +24,10 @@ from contracts.errors import ContractError, ContractViolation, Violation
 from contracts.scenario import Scenario
 from contracts.streams import default_streams
 from contracts.testing import invariants as inv
-from contracts.testing.following import Follow, Following, check_stream
+from contracts.testing.following import Follow, Following
 from contracts.testing.report import Finding, Observer, Report, Shrinking
 from contracts.testing.statemachine import Recorder, Target, build_state_machine
+from contracts.testing.stream_checks import check_stream
 from contracts.testing.tally import Tally
 from contracts.testing.transport import Reply, Transport
 from contracts.validation import Contract, default_contract

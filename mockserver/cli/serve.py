@@ -143,12 +143,14 @@ def _app(args: argparse.Namespace) -> MockApp:
 
 def _listen(app: MockApp, args: argparse.Namespace) -> MockServer:
     where = f"cannot listen on {args.host}:{args.port}"
+    if not args.host.strip():  # '' would bind every interface: say which one instead
+        raise _UsageError(f"{where}: '' is not an address or a name of this machine")
     try:
         return MockServer(app=app, host=args.host, port=args.port, threads=args.threads,
                           access_log=None if args.quiet else sys.stderr)
-    except socket.gaierror:  # the host is neither an address nor a name it can resolve
-        raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None
     except OSError as error:
+        if isinstance(error, socket.gaierror) or (error.errno or 0) < 0:  # a name it cannot resolve (EAI_*)
+            raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None
         raise _UsageError(f"{where}: {error.strerror}") from None
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from contracts.errors import ContractViolation
 from contracts.testing import invariants as inv
-from contracts.testing.following import check_stream
+from contracts.testing.stream_checks import check_stream
 from contracts.testing.tally import Tally
 from contracts.testing.transport import WsgiTransport
 from contracts.testing.verify import follow_phase

@@ -129,9 +129,12 @@ def test_a_signal_stops_the_server_cleanly(signum: int) -> None:
 
 def test_a_call_waiting_out_a_long_latency_fault_does_not_hold_the_server_at_its_end() -> None:
     with served("--port", "0", "-q") as (server, url):
-        status, _ = call(url, "POST", "/_mock/faults",
-                         json.dumps({"faults": [{"operation": "jobs.browse", "latencyMs": 60_000}]}).encode())
-        assert status == 200
+        parts = urlsplit(url)
+        admin = http.client.HTTPConnection(parts.hostname or "", parts.port or 0, timeout=IO_TIMEOUT)
+        admin.request("POST", "/_mock/faults", headers={"Content-Type": "application/json"},
+                      body=json.dumps({"faults": [{"operation": "jobs.browse", "latencyMs": 60_000}]}))
+        assert admin.getresponse().status == 200
+        admin.close()
         outcome: list[object] = []
 
         def browse() -> None:
