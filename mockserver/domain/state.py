@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contracts.scenario import PresetJob, Scenario
 from contracts.vocabulary import Vocabulary
 from mockserver.domain.access import Access, acl_entries, creator_acl
+from mockserver.domain.changes import Changes
 from mockserver.domain.clock import Clock, VirtualClock
 from mockserver.domain.errors import InvalidRequest, InvalidTime
 from mockserver.domain.jobs import Job
@@ -36,6 +37,14 @@ class State:
         self.lock = threading.RLock()
         self.vocabulary = vocabulary
         self.clock = clock
+        #: Who hears of each new version of a job, once the operation that made it ends (jobs.follow).
+        self.changes = Changes()
+
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[None]:
+        """The lock, and the versions made under it published when the outermost operation ends."""
+        with self.lock, self.changes.operation():
+            yield
 
     def _load(self, scenario: Scenario, profile: Profile | None, *, rewind: bool = True) -> None:
         self.scenario = scenario
@@ -56,9 +65,10 @@ class State:
 
     def reset(self, scenario: Scenario | None = None, profile: Profile | None = None) -> None:
         """Forget every job and start the scenario (this one, or the current one) from its beginning."""
-        with self.lock:
+        with self._operation():
             keep_profile = profile if profile is not None else (self.profile if scenario is None else None)
             self._load(scenario or self.scenario, keep_profile)
+            self.changes.restarted()
 
     def cue(self) -> Cue | None:
         """How this thread's last request met the script (None: it never reached the engine)."""
@@ -81,21 +91,21 @@ class State:
 
     def jobs(self) -> list[Job]:
         """Every job as it stands now, oldest first."""
-        with self.lock:
+        with self._operation():
             self._settle(self.clock.now_ms())
             return self.store.all()
 
     # ------------------------------------------------------------------ time
     def now(self) -> int:
         """The clock, after applying every event that has fallen due."""
-        with self.lock:
+        with self._operation():
             now = self.clock.now_ms()
             self._settle(now)
             return now
 
     def advance(self, ms: int) -> int:
         """Move a virtual clock forward by ``ms`` and apply what falls due."""
-        with self.lock:
+        with self._operation():
             clock = self._virtual()
             if ms < 0 or clock.now_ms() + ms > MAX_CLOCK_MS:
                 raise InvalidTime(f"advanceMs must be between 0 and {MAX_CLOCK_MS - clock.now_ms()}")
@@ -103,7 +113,7 @@ class State:
 
     def set_time(self, ms: int) -> int:
         """Move a virtual clock to ``ms`` (not into the past) and apply what falls due."""
-        with self.lock:
+        with self._operation():
             clock = self._virtual()
             if not clock.now_ms() <= ms <= MAX_CLOCK_MS:
                 raise InvalidTime(f"setMs must be between the current time {clock.now_ms()} and {MAX_CLOCK_MS}; "
@@ -138,6 +148,7 @@ class State:
     def _store(self, job: Job) -> None:
         self.store.put(job)
         self.timeline.track(job.id, self.lifecycle.next_due(job))
+        self.changes.record(job)
 
     # ------------------------------------------------------------------ new jobs
     def _new_ids(self, count: int) -> list[str]:

@@ -25,6 +25,7 @@ from contracts.errors import ContractError, ContractViolation
 from contracts.scenario import Scenario, resolve_scenario
 from contracts.validation import Contract, default_contract
 from mockserver.control import Control
+from mockserver.domain.access import Caller
 from mockserver.domain.clock import Clock, SystemClock
 from mockserver.domain.engine import Engine
 from mockserver.domain.errors import DomainError
@@ -37,10 +38,12 @@ from mockserver.web.admin import (
     admin_not_found,
     require_json,
 )
-from mockserver.web.auth import Authenticator
+from mockserver.web.auth import DEFAULT_USER, Authenticator
 from mockserver.web.encoding import JSON_TYPE, encode
 from mockserver.web.errors import ApiError, from_domain, from_werkzeug
 from mockserver.web.faults import Faults
+from mockserver.web.follow import Followers, FollowStream
+from mockserver.web.follow_socket import FollowSocket
 from mockserver.web.handlers import API_HANDLERS, ApiCall, Query
 from mockserver.web.journal import Journal
 from mockserver.web.memo import Memo
@@ -94,11 +97,43 @@ class MockApp:
         self._queries: Memo[tuple[str, bytes], Query] = Memo(entries=512, key_limit=2048,
                                                                size=lambda key: len(key[1]))
         self._encoded: Memo[int, tuple[object, bytes]] = Memo(entries=1024, key_limit=0, size=lambda key: 0)
-        self.sleep: Callable[[float], None] = time.sleep
+        #: How a latency fault waits (tests replace it); ``wake`` ends every wait of ``pause`` at once.
+        self.sleep: Callable[[float], None] = self.pause
+        self._awake = threading.Event()
         #: The wall clock, in epoch ms: only for the journal's wallTime, never for the mock's behaviour.
         self.wall_ms: Callable[[], int] = lambda: _wall_ns() // 1_000_000
+        #: The streams of jobs.follow, fed from the engine's changes.
+        self.followers = Followers(self.engine)
+        #: The WebSocket side of the app (jobs.follow at /api/jobs), for the socket server.
+        self.websocket = FollowSocket(self)
         #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
         self.on_error: Callable[[ServerError], None] | None = None
+
+    def pause(self, seconds: float) -> None:
+        """Wait out a latency fault; ``ApiError`` 503 if ``wake`` ends the wait (the server is stopping)."""
+        if self._awake.wait(seconds):
+            raise ApiError(503, "Service Unavailable: the mock is stopping")
+
+    def wake(self) -> None:
+        """End every wait for a latency fault now, and skip those to come until ``resume`` (the server stops,
+        and no thread may hold the process)."""
+        self._awake.set()
+
+    def resume(self) -> None:
+        """Latency faults wait again (the server starts)."""
+        self._awake.clear()
+
+    def follow(self, job_id: str, *, user: str = DEFAULT_USER, project: str | None = None,
+               stream_id: str = "0") -> FollowStream:
+        """jobs.follow in process, as ``user`` (in ``project``): the stream's frames, its first message already
+        due. ``ApiError`` (404, 403) as the WebSocket would refuse it; see ``FollowStream`` for how to read it."""
+        stream = FollowStream(self.followers, stream_id)
+        try:
+            self.engine.follow(Caller(user, project), job_id,
+                               lambda job, first: self.followers.start(job, first, stream))
+        except DomainError as error:
+            raise from_domain(error) from None
+        return stream
 
     def take_errors(self) -> list[ServerError]:
         """The server errors recorded since the last call, oldest first (the pytest plugin fails tests with them)."""

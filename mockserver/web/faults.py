@@ -88,6 +88,11 @@ class Faults:
         """Remove every fault."""
         self.replace(())
 
+    @property
+    def delays(self) -> bool:
+        """Whether a fault with a latency is set (read without the lock: the server asks on every request)."""
+        return any(fault.latency_ms for fault in self._faults)
+
     def take(self, operation: str) -> Fault | None:
         """The fault to apply to this call of ``operation``, if any."""
         if not self._faults:

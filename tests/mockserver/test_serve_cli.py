@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -124,6 +125,34 @@ def test_a_signal_stops_the_server_cleanly(signum: int) -> None:
     assert "Traceback" not in stderr, stderr
     assert "warning" not in stderr, "a loopback host needs no warning"
     assert _port_refuses(parts.port)
+
+
+def test_a_call_waiting_out_a_long_latency_fault_does_not_hold_the_server_at_its_end() -> None:
+    with served("--port", "0", "-q") as (server, url):
+        parts = urlsplit(url)
+        admin = http.client.HTTPConnection(parts.hostname or "", parts.port or 0, timeout=IO_TIMEOUT)
+        admin.request("POST", "/_mock/faults", headers={"Content-Type": "application/json"},
+                      body=json.dumps({"faults": [{"operation": "jobs.browse", "latencyMs": 60_000}]}))
+        assert admin.getresponse().status == 200
+        admin.close()
+        outcome: list[object] = []
+
+        def browse() -> None:
+            try:
+                outcome.append(call(url, "GET", "/api/jobs/browse"))
+            except (OSError, http.client.HTTPException) as error:
+                outcome.append(error)
+
+        waiting = threading.Thread(target=browse, daemon=True)
+        waiting.start()
+        assert call(url, "GET", "/_mock/faults")[0] == 200  # the server answers others while that call waits
+        # STOP_TIMEOUT (15 s) is far below the fault's 60 s: the process must end without waiting it out.
+        assert server.stop(signal.SIGTERM) == 0
+        stderr = server.stderr()
+        waiting.join(IO_TIMEOUT)
+    assert not waiting.is_alive()
+    assert stderr.splitlines()[-1] == STOPPED, stderr
+    assert "Traceback" not in stderr, stderr
 
 
 def test_a_host_other_than_loopback_gets_a_warning() -> None:

@@ -1,9 +1,11 @@
-"""The one real-socket server, ``HttpServer`` on waitress: what only a socket can show.
+"""The one real-socket server, ``HttpServer``: what only a socket can show about HTTP.
 
 Everything about the API itself is tested in-process through ``werkzeug.test.Client``. Here: connections are
-kept alive; waitress's own errors (raised before the app is called) still come back as UCloud's JSON error, or
-the connection is closed; a large header is served; a client that gives up half-way does not hurt the server;
-``stop()`` is prompt and frees the port; the access log writes one line per request.
+kept alive; the server's own errors (a request it refuses before the app is called) come back as UCloud's JSON
+error in a proper HTTP/1.1 answer, even while the client is still sending; a large header is served; a client
+that gives up half-way does not hurt the server; ``stop()`` is prompt and frees the port; the access log writes
+one line per request. The limits (slow clients, the connection cap, latency faults) are in test_server_limits.py,
+the WebSocket in test_websocket.py.
 """
 
 from __future__ import annotations
@@ -127,8 +129,8 @@ REQUEST = b"GET /api/jobs/retrieve?id=1 HTTP/1.1\r\nHost: localhost\r\nAuthoriza
     pytest.param(REQUEST + b"Content-Length: %d\r\n\r\n" % (64 * 1024 * 1024 + 1), 413,
                  id="content-length-past-the-wire-limit"),
 ])
-def test_waitress_errors_come_back_as_json_and_close_the_connection(live_server: HttpServer, data: bytes,
-                                                                     status: int) -> None:
+def test_the_server_s_own_errors_come_back_as_json_and_close_the_connection(live_server: HttpServer, data: bytes,
+                                                                              status: int) -> None:
     raw, reset = _exchange(live_server, data)
     assert not reset, f"the connection was reset instead of answered; received {raw!r}"
     answered, content_type, body = _parse(raw)
@@ -140,15 +142,17 @@ def test_waitress_errors_come_back_as_json_and_close_the_connection(live_server:
     _assert_still_serving(live_server)
 
 
-def test_a_header_past_waitress_limit_gets_431_or_a_closed_connection(live_server: HttpServer) -> None:
-    # The server answers as soon as the header passes 256 KiB and closes while the client is still sending,
-    # so the kernel may reset the connection and drop the answer before the client reads it: either is fine,
-    # a hang, an HTML page or a dead server is not.
-    raw, _ = _exchange(live_server, REQUEST + b"X-Padding: " + b"a" * (300 * 1024) + b"\r\n\r\n")
-    if raw:
-        status, content_type, body = _parse(raw)
-        assert (status, content_type, body) == (
-            431, JSON_TYPE, {"why": "Request Header Fields Too Large", "errorCode": None})
+def test_a_header_past_the_limit_gets_a_431_in_json_while_the_client_is_still_sending(
+        live_server: HttpServer) -> None:
+    # The server answers as soon as the header passes 256 KiB, while the client is still sending: it ends its
+    # side and reads and drops the rest, so the kernel sends no reset and the client reads the whole answer.
+    raw, reset = _exchange(live_server, REQUEST + b"X-Padding: " + b"a" * (300 * 1024) + b"\r\n\r\n")
+    assert not reset, f"the connection was reset; received {raw[:200]!r}"
+    assert raw.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), raw[:200]
+    status, content_type, body = _parse(raw)
+    assert (status, content_type, body) == (
+        431, JSON_TYPE, {"why": "Request Header Fields Too Large", "errorCode": None})
+    assert b"\r\nConnection: close\r\n" in raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"
     _assert_still_serving(live_server)
 
 

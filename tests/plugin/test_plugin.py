@@ -150,7 +150,8 @@ def test_a_session_that_does_not_use_the_fixtures_loads_nothing_heavy(consumer: 
         def test_nothing_of_the_mock_or_the_validators_was_imported():
             assert "mockserver.pytest_plugin" in sys.modules
             heavy = [name for name in sys.modules
-                     if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml")
+                     if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "httptools", "websockets",
+                                               "yaml")
                      or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                      or name.startswith(("hypothesis.strategies", "hypothesis.stateful"))]
             assert heavy == []
@@ -165,8 +166,8 @@ def test_importing_the_plugin_is_cheap() -> None:
     loaded = set(json.loads(done.stdout))
     assert "mockserver.pytest_plugin" in loaded
     heavy = sorted(name for name in loaded
-                   if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml",
-                                             "referencing")
+                   if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "httptools", "websockets",
+                                             "yaml", "referencing")
                    or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                    or name.startswith(("hypothesis.strategies", "hypothesis.stateful",
                                        "hypothesis.internal.conjecture")))
@@ -442,7 +443,7 @@ def serve() -> Iterator[Callable[..., str]]:
     servers: list[HttpServer] = []
 
     def start(app: Any) -> str:
-        server = HttpServer(app, "127.0.0.1", 0).start()
+        server = HttpServer(app, "127.0.0.1", 0, websocket=getattr(app, "websocket", None)).start()
         servers.append(server)
         return server.url
 
@@ -504,8 +505,8 @@ def test_the_example_consumer_passes_as_a_repository_of_its_own(pytester: pytest
     """examples/consumer, copied out of this repository: no configuration of ours applies, under xdist too."""
     example = Path(__file__).resolve().parents[2] / "examples" / "consumer"
     shutil.copytree(example, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    run(pytester, every_plugin=True).assert_outcomes(passed=9)
-    run(pytester, "-n", "2", every_plugin=True).assert_outcomes(passed=9)
+    run(pytester, every_plugin=True).assert_outcomes(passed=12)
+    run(pytester, "-n", "2", every_plugin=True).assert_outcomes(passed=12)
 
 
 # --------------------------------------------------------------------------- overrides and mistakes
