@@ -412,9 +412,21 @@ def test_a_contract_violation_is_a_plain_failure(consumer: pytest.Pytester) -> N
 
         def test_a_bad_job(ucloud_contract):
             ucloud_contract.validate({"id": 62348}, "Job")
+
+
+        def test_the_library_called_directly():
+            import contracts
+
+            contracts.validate_response("jobs.create", 200, {"responses": [{"id": 1}]})
     ''')
     result = run(consumer)
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=3)
+    # The failures point at the consumer's line; the library's own frames are hidden (__tracebackhide__).
+    text = output(result)
+    assert "contracts/validation.py" not in text
+    assert "mockserver/pytest_plugin.py" not in text
+    result.stdout.fnmatch_lines(["E * contracts.errors.ContractViolation: POST /api/jobs (jobs.create) answered 200: "
+                                 "the body breaks the contract (1 violation):"])
     result.stdout.fnmatch_lines([
         "E * contracts.errors.ContractViolation: POST /api/jobs/extend (jobs.extend) request body breaks the "
         "contract (1 violation):",
@@ -423,7 +435,8 @@ def test_a_contract_violation_is_a_plain_failure(consumer: pytest.Pytester) -> N
         "E *   /id: 62348 is not of type string",
     ])
     result.stdout.fnmatch_lines(["FAILED test_contract.py::test_a_bad_extend_request - contracts.errors.Contrac*",
-                                 "FAILED test_contract.py::test_a_bad_job - contracts.errors.ContractViolation*"])
+                                 "FAILED test_contract.py::test_a_bad_job - contracts.errors.ContractViolation*",
+                                 "FAILED test_contract.py::test_the_library_called_directly - contracts.errors.*"])
 
 
 # --------------------------------------------------------------------------- --ucloud-verify
