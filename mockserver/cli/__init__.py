@@ -2,8 +2,8 @@
 
 A command is registered by a function that adds a subparser to ``ucloud-jobs`` and sets its ``command``
 default to a function of the parsed arguments that returns the exit code (0 ok, 1 violations, 2 usage).
-``COMMANDS`` lists those functions; ``validate``, ``schemas`` and ``verify`` come from ``contracts.cli``, and
-``verify`` learns here how to recognise the mock at a URL (``mockserver.remote``).
+``COMMANDS`` lists those functions; ``validate``, ``schemas``, ``scenarios``, ``spec`` and ``verify`` come from
+``contracts.cli``, and ``verify`` learns here how to recognise the mock at a URL (``mockserver.remote``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import NoReturn, cast
 
 from contracts.cli.scenarios import add_scenarios_command
+from contracts.cli.spec import add_spec_command
 from contracts.cli.validate import add_commands as add_contract_commands
 from contracts.cli.verify import add_verify_command
 from mockserver.cli.serve import add_serve_command
@@ -33,6 +34,7 @@ COMMANDS: tuple[Register, ...] = (
     add_serve_command,
     add_contract_commands,
     add_scenarios_command,
+    add_spec_command,
     functools.partial(add_verify_command, control_for=HttpControl.probe),
 )
 
