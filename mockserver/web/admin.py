@@ -41,14 +41,20 @@ class AdminPolicy:
         if self.token is not None and not self.token:
             raise ValueError("an empty admin token would admit every client that sends an empty header")
 
+    def admits(self, request: ApiRequest) -> bool:
+        """Whether the policy admits this client."""
+        if self.allow_remote or _is_loopback(request.remote_addr or ""):
+            return True
+        if self.token is None:
+            return False
+        given = request.headers.get(TOKEN_HEADER, "")
+        return hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8"))
+
     def check(self, request: ApiRequest) -> None:
         """Refuse with 403 a client the policy does not admit."""
-        if self.allow_remote or _is_loopback(request.remote_addr or ""):
+        if self.admits(request):
             return
         if self.token is not None:
-            given = request.headers.get(TOKEN_HEADER, "")
-            if hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8")):
-                return
             raise ApiError(403, f"The admin API needs the {TOKEN_HEADER} header from a client that is not on the "
                                 "loopback interface")
         raise ApiError(403, "The admin API answers only loopback clients (start the server with --admin-token or "

@@ -30,6 +30,12 @@ class Fault:
     latency_ms: int = 0
     times: int | None = None
 
+    def describe(self) -> str:
+        """A few words for the request log: ``status 503``, ``latency 200 ms``, ``status 503 after 200 ms``."""
+        if self.status is None:
+            return f"latency {self.latency_ms} ms"
+        return f"status {self.status}" + (f" after {self.latency_ms} ms" if self.latency_ms else "")
+
     def to_dict(self) -> dict[str, Any]:
         """The fault as the admin API shows it."""
         return {"operation": self.operation, "status": self.status, "why": self.why,
