@@ -24,6 +24,7 @@ from contracts.testing.transport import mock_token
 from mockserver.control import Control
 from mockserver.server import HttpServer
 from mockserver.web.app import MockApp, ServerError, create_app
+from mockserver.web.requestlog import RequestSink
 
 __all__ = ["MockClock", "MockFaults", "MockServer", "ServerErrors"]
 
@@ -93,16 +94,21 @@ class MockServer:
 
     The port is bound in the constructor, so ``url`` is known before ``start``; ``stop`` (or leaving the
     ``with`` block) closes it. ``scenario`` is a bundled or configured scenario's name, a file, or a
-    ``Scenario``; ``app`` serves an app built elsewhere instead.
+    ``Scenario``; ``app`` serves an app built elsewhere instead. ``request_log`` is called after every request
+    with its ``RequestRecord`` (``mockserver.web.requestlog.StreamLog(sys.stderr)`` writes the lines ``ucloud-jobs
+    serve`` writes); ``access_log`` is the socket server's own, shorter line.
     """
 
     def __init__(self, scenario: str | Scenario | None = None, profile: str | None = None, *,
                  era: str | None = None, host: str = "127.0.0.1", port: int = 0, users: Mapping[str, str] | None = None,
                  scenario_dirs: Sequence[str | Path] = (), validate_responses: bool = False,
-                 app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None) -> None:
+                 app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None,
+                 request_log: RequestSink | None = None) -> None:
         self.app = app if app is not None else create_app(scenario=scenario, profile=profile, era=era, users=users,
                                                           scenario_dirs=scenario_dirs,
                                                           validate_responses=validate_responses)
+        if request_log is not None:
+            self.app.request_log = request_log
         self.control = self.app.control
         self.clock = MockClock(self.control)
         self.faults = MockFaults(self.control)

@@ -16,6 +16,7 @@ from contracts.testing.control import MockControl, Stage
 from mockserver import MockServer
 from mockserver.api import ServerErrors
 from mockserver.web import handlers
+from mockserver.web.requestlog import RequestRecord
 from tests.mockserver.support import FIRST_ID, QUEUE_DELAY_MS, T0, job_spec
 
 
@@ -104,6 +105,15 @@ def test_a_bad_fault_is_a_value_error_and_changes_nothing(mock: MockServer, kwar
         mock.faults.set(*faults, **kwargs)
     assert mock.faults.active == [{"operation": "jobs.retrieve", "status": None, "why": None, "latencyMs": 5,
                                    "times": None}]
+
+
+def test_a_request_log_hears_of_every_request_over_the_socket() -> None:
+    records: list[RequestRecord] = []
+    with MockServer("blank", request_log=records.append) as mock:
+        call(mock, "GET", "/api/jobs/browse")
+        call(mock, "GET", "/")
+    assert [(r.client, r.user, r.operation, r.status) for r in records] == [
+        ("127.0.0.1", "user", "jobs.browse", 200), ("127.0.0.1", None, "page.index", 200)]
 
 
 def test_the_journal_holds_this_stages_requests(mock: MockServer) -> None:
