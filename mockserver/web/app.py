@@ -98,7 +98,7 @@ class MockApp:
                                                                size=lambda key: len(key[1]))
         self._encoded: Memo[int, tuple[object, bytes]] = Memo(entries=1024, key_limit=0, size=lambda key: 0)
         self.sleep: Callable[[float], None] = time.sleep
-        #: The wall clock, in epoch ms: only for the journal's wallTime, never for the mock's behaviour.
+        #: The wall clock, in epoch ms: only for the journal and the request log, never for the mock's behaviour.
         self.wall_ms: Callable[[], int] = lambda: _wall_ns() // 1_000_000
         #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
         self.on_error: Callable[[ServerError], None] | None = None
@@ -297,7 +297,7 @@ def _refusal(answer: ApiError, seen: _Seen) -> Response:
 
 
 _JOBS_API = "/api/jobs"
-_wall_ns = time.time_ns  # bound once: the journal's wallTime only, never the mock's behaviour
+_wall_ns = time.time_ns  # bound once: the journal's and the log's wall time only, never the mock's behaviour
 
 
 def _not_found(path: str) -> str:
