@@ -120,12 +120,16 @@ class MockApp:
         request = ApiRequest(environ)
         path = environ.get("PATH_INFO", "") or "/"
         seen = _Seen()
-        response = self._respond(request, path, seen)
+        answer = self._respond(request, path, seen)
+        if isinstance(answer, Response):
+            if self.request_log is not None:
+                self._log(request, path, (answer.status_code, answer.content_length or 0), seen, started)
+            return answer(environ, start_response)
         if self.request_log is not None:
-            self._log(request, path, response, seen, started)
-        return response(environ, start_response)
+            self._log(request, path, (answer[0], len(answer[2])), seen, started)
+        return self._send(environ, start_response, *answer)
 
-    def _respond(self, request: ApiRequest, path: str, seen: _Seen) -> Response:
+    def _respond(self, request: ApiRequest, path: str, seen: _Seen) -> Response | _Direct:
         try:
             self.sites.check_host(request.environ.get("HTTP_HOST"))
         except ApiError as refused:  # a request for another name (DNS rebinding): not this server's business
@@ -139,11 +143,11 @@ class MockApp:
             return self._preflight(request, path, seen)
         return self._api(request, path, seen)
 
-    def _api(self, request: ApiRequest, path: str, seen: _Seen) -> Response:
+    def _api(self, request: ApiRequest, path: str, seen: _Seen) -> _Direct:
         headers: Mapping[str, str] = {}
         self.engine.forget_cue()
         try:
-            operation = seen.operation = self._match(request, _not_found(path))
+            operation = seen.operation = self._match(request, _not_found)
             caller = self.authenticator.caller(request.headers.get("Authorization"), request.headers.get("Project"))
             seen.user = caller.username
             self._apply_fault(operation, seen)
@@ -168,13 +172,22 @@ class MockApp:
                             path=path, query=request.environ.get("QUERY_STRING", ""), operation=seen.operation,
                             user=seen.user, status=status, request=request.body_read, response=body,
                             script=seen.script)
-        return Response(body, status, headers, content_type=JSON_TYPE)
+        return status, headers, body
+
+    @staticmethod
+    def _send(environ: WSGIEnvironment, start_response: StartResponse, status: int, headers: Mapping[str, str],
+              body: bytes) -> list[bytes]:
+        """An API answer, written directly: Werkzeug's Response object cost a third of a retrieve's time in the app
+        (benchmarks/RESULTS.md, "request path"), for a body that is always JSON bytes of a known length."""
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
+                       [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body))), *headers.items()])
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def _admin(self, request: ApiRequest, path: str, seen: _Seen) -> Response:
         try:
             self.admin.check(request)
             self.sites.check_admin_origin(request.headers.get("Origin"), request.headers.get("Host"))
-            endpoint = seen.operation = self._match(request, admin_not_found())
+            endpoint = seen.operation = self._match(request, lambda path: admin_not_found())
             handler = ADMIN_HANDLERS.get(endpoint)
             if handler is None:
                 raise ApiError(404, admin_not_found())
@@ -188,7 +201,7 @@ class MockApp:
         """The index and the contract: the Host check passed; the index shows the mock's state to admin clients."""
         origin = request.headers.get("Origin")
         try:
-            endpoint = seen.operation = self._match(request, "Not Found")
+            endpoint = seen.operation = self._match(request, lambda path: "Not Found")
             admitted = self.admin.admits(request) and (
                 origin is None or not self.sites.is_foreign(origin, request.headers.get("Host")))
             page = Page(self.control, self.contract.spec, request, admitted=admitted,
@@ -212,33 +225,34 @@ class MockApp:
             return _refusal(refused, seen)
         return Response(b"", 204, headers)
 
-    def _log(self, request: ApiRequest, path: str, response: Response, seen: _Seen, started: float) -> None:
-        """Hand the request log its record; a log that fails is the mock's bug, never the client's answer."""
+    def _log(self, request: ApiRequest, path: str, sent: tuple[int, int], seen: _Seen, started: float) -> None:
+        """Hand the request log its record (``sent``: the status and the body's size); a log that fails is the
+        mock's bug, never the client's answer."""
         assert self.request_log is not None
         fault = seen.fault
         record = RequestRecord(
             wall_ms=self.wall_ms(), clock_ms=self.engine.clock.now_ms(), client=request.remote_addr or "-",
             method=request.method, path=path, query=request.environ.get("QUERY_STRING", ""),
-            operation=seen.operation, user=seen.user, status=response.status_code,
-            duration_ms=(self.timer() - started) * 1000, response_bytes=response.content_length or 0,
-            why=seen.why, fault=None if fault is None else fault.describe(), script=seen.script)
+            operation=seen.operation, user=seen.user, status=sent[0], duration_ms=(self.timer() - started) * 1000,
+            response_bytes=sent[1], why=seen.why, fault=None if fault is None else fault.describe(),
+            script=seen.script)
         try:
             self.request_log(record)
         except Exception:  # the mock's own bug: recorded for the test, and the client still gets its answer
             self._record_error(request.method, path, seen.operation,
                                "the request log failed:\n" + traceback.format_exc())
 
-    def _match(self, request: ApiRequest, not_found: str) -> str:
+    def _match(self, request: ApiRequest, not_found: Callable[[str], str]) -> str:
         path, method = request.path, request.method
         return self._matched.get((path, method), lambda: self._route(path, method, not_found))
 
-    def _route(self, path: str, method: str, not_found: str) -> str:
+    def _route(self, path: str, method: str, not_found: Callable[[str], str]) -> str:
         try:
             endpoint, _ = self._routes.match(path, method)
         except RequestRedirect:
-            raise ApiError(404, not_found) from None
+            raise ApiError(404, not_found(path)) from None
         except HTTPException as error:
-            raise from_werkzeug(error, not_found) from None
+            raise from_werkzeug(error, not_found(path)) from None
         return str(endpoint)
 
     def _encode(self, payload: object) -> bytes:
@@ -277,6 +291,10 @@ class MockApp:
             self.errors.append(error)
         if self.on_error is not None:
             self.on_error(error)
+
+
+#: An answer of the Jobs API, written without a Response object: status, extra headers, JSON body.
+_Direct = tuple[int, Mapping[str, str], bytes]
 
 
 @dataclass(slots=True)
