@@ -113,14 +113,15 @@ def get_clock(control: Control, request: ApiRequest) -> Any:
 def move_clock(control: Control, request: ApiRequest) -> Any:
     """POST /_mock/clock with {"advanceMs": n} or {"setMs": t}."""
     document = _json_object(request)
+    if set(document) not in ({"advanceMs"}, {"setMs"}):
+        raise ApiError(400, 'Bad Request: send {"advanceMs": n} or {"setMs": t}')
+    (key,) = document
     try:
-        if set(document) == {"advanceMs"}:
-            return {"nowMs": control.advance(_integer(document, "advanceMs"))}
-        if set(document) == {"setMs"}:
-            return {"nowMs": control.set_time(_integer(document, "setMs"))}
-    except InvalidTime as error:
-        raise ApiError(400, error.why) from None
-    raise ApiError(400, 'Bad Request: send {"advanceMs": n} or {"setMs": t}')
+        if key == "advanceMs":
+            return {"nowMs": control.advance(_integer(document, key))}
+        return {"nowMs": control.set_time(_integer(document, key))}
+    except InvalidTime as error:  # the domain's words, and the key of the call that asked
+        raise ApiError(400, f"Bad Request: {key}: {error.why}") from None
 
 
 def journal(control: Control, request: ApiRequest) -> Any:
