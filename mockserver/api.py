@@ -25,6 +25,7 @@ from mockserver.control import Control
 from mockserver.server import HttpServer, Limits
 from mockserver.web.app import MockApp, ServerError, create_app
 from mockserver.web.follow import FollowStream
+from mockserver.web.requestlog import RequestSink
 
 __all__ = ["MockClock", "MockFaults", "MockServer", "ServerErrors"]
 
@@ -97,16 +98,21 @@ class MockServer:
     ``Scenario``; ``app`` serves an app built elsewhere instead. Requests are answered in the server's one loop,
     except while a latency fault is set: then API calls go to a pool of ``threads`` threads, so that the fault
     delays its own call and no other client's.
+    ``request_log`` is called after every request with its ``RequestRecord``
+    (``mockserver.web.requestlog.StreamLog(sys.stderr)`` writes the lines ``ucloud-jobs serve`` writes);
+    ``access_log`` is the socket server's own, shorter line.
     """
 
     def __init__(self, scenario: str | Scenario | None = None, profile: str | None = None, *,
                  era: str | None = None, host: str = "127.0.0.1", port: int = 0, users: Mapping[str, str] | None = None,
                  scenario_dirs: Sequence[str | Path] = (), validate_responses: bool = False,
                  app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, request_log: RequestSink | None = None) -> None:
         self.app = app if app is not None else create_app(scenario=scenario, profile=profile, era=era, users=users,
                                                           scenario_dirs=scenario_dirs,
                                                           validate_responses=validate_responses)
+        if request_log is not None:
+            self.app.request_log = request_log
         self.control = self.app.control
         self.clock = MockClock(self.control)
         self.faults = MockFaults(self.control)
@@ -121,14 +127,14 @@ class MockServer:
     # ------------------------------------------------------------------ lifetime
     def start(self) -> MockServer:
         """Serve in a background thread; returns self."""
-        self.app.resume()
+        self.app.waits.resume()
         self._server.start()
         return self
 
     def stop(self) -> None:
         """Close the socket and every connection; a call waiting out a latency fault is answered at once."""
         self._server.stop()
-        self.app.wake()
+        self.app.waits.wake()
 
     def stop_soon(self) -> None:
         """Ask ``serve_forever`` to return; safe from a signal handler."""
@@ -136,11 +142,11 @@ class MockServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (``ucloud-jobs serve``)."""
-        self.app.resume()
+        self.app.waits.resume()
         try:
             self._server.serve_forever()
         finally:
-            self.app.wake()  # a pool thread waiting out a latency fault would hold the process at exit
+            self.app.waits.wake()  # a pool thread waiting out a latency fault would hold the process at exit
 
     def __enter__(self) -> MockServer:
         return self.start()

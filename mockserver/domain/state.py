@@ -28,6 +28,7 @@ from mockserver.domain.timeline import Timeline
 __all__ = ["MAX_CLOCK_MS", "State"]
 
 MAX_CLOCK_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it, timestamps stop making sense
+_LATEST = f"{MAX_CLOCK_MS} (9999-12-31T23:59:59.999Z)"
 
 
 class State:
@@ -107,17 +108,23 @@ class State:
         """Move a virtual clock forward by ``ms`` and apply what falls due."""
         with self._operation():
             clock = self._virtual()
-            if ms < 0 or clock.now_ms() + ms > MAX_CLOCK_MS:
-                raise InvalidTime(f"advanceMs must be between 0 and {MAX_CLOCK_MS - clock.now_ms()}")
+            now = clock.now_ms()
+            if ms < 0:
+                raise InvalidTime(f"the clock only moves forward: it cannot move by {ms} ms")
+            if now + ms > MAX_CLOCK_MS:
+                raise InvalidTime(f"the clock cannot move by {ms} ms: it reads {now}, and {_LATEST} is "
+                                  f"{MAX_CLOCK_MS - now} ms away")
             return self._settled(clock.advance(ms))
 
     def set_time(self, ms: int) -> int:
         """Move a virtual clock to ``ms`` (not into the past) and apply what falls due."""
         with self._operation():
             clock = self._virtual()
-            if not clock.now_ms() <= ms <= MAX_CLOCK_MS:
-                raise InvalidTime(f"setMs must be between the current time {clock.now_ms()} and {MAX_CLOCK_MS}; "
-                                  "the clock only moves forward")
+            now = clock.now_ms()
+            if ms < now:
+                raise InvalidTime(f"the clock only moves forward: it reads {now}, so it cannot be set to {ms}")
+            if ms > MAX_CLOCK_MS:
+                raise InvalidTime(f"the clock cannot be set to {ms}: {_LATEST} is the latest time")
             return self._settled(clock.set(ms))
 
     def _virtual(self) -> VirtualClock:
