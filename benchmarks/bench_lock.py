@@ -161,7 +161,8 @@ def main() -> int:
         print(f"# bench_lock: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load "
               f"{' / '.join(f'{x:.2f}' for x in figures['load'])}")
-        print(f"{figures['jobs']} jobs, {figures['browsers']} browsers, request line {figures['requestLineBytes']:,} B; "
+        print(f"{figures['jobs']} jobs, {figures['browsers']} browsers, "
+              f"request line {figures['requestLineBytes']:,} B; "
               f"{figures['browses']} browses, median {figures['browseMedianMs']} ms")
         for name in ("alone", "underBrowse"):
             row = figures[name]

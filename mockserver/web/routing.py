@@ -1,4 +1,5 @@
-"""The one route table: UCloud's routes read from the spec (endpoint = operationId), the admin API mounted apart."""
+"""The one route table: UCloud's routes read from the spec (endpoint = operationId), the admin API mounted apart,
+and the pages for people (the index and the contract)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,27 @@ from werkzeug.routing import Map, Rule
 
 from contracts.spec import Spec
 from mockserver.web.admin import admin_rules
+from mockserver.web.pages import page_rules
 
-__all__ = ["routes"]
+__all__ = ["not_found_why", "routes"]
+
+_JOBS_API = "/api/jobs"
 
 
 def routes(spec: Spec) -> Map:
-    """UCloud's routes, exactly the spec's operations, and the admin API under ``/_mock``.
+    """UCloud's routes, exactly the spec's operations, the admin API under ``/_mock``, and the pages.
 
     Werkzeug adds HEAD to every GET rule and answers 405 (with the allowed methods) for the others.
     """
     rules = [Rule(operation.path, endpoint=operation.operation_id, methods=[operation.method])
              for operation in spec.operations.values()]
-    return Map([*rules, admin_rules()], strict_slashes=False, merge_slashes=False)
+    return Map([*rules, admin_rules(), *page_rules()], strict_slashes=False, merge_slashes=False)
+
+
+def not_found_why(path: str) -> str:
+    """The ``why`` of a 404: a call of another UCloud API is named as such, so a client knows to look elsewhere."""
+    folded = path.casefold()
+    if folded.startswith("/api/") and not (folded == _JOBS_API or folded.startswith(_JOBS_API + "/")):
+        return (f"Not Found: {path} is not a call of the Jobs API; this mock serves UCloud's Jobs API only "
+                f"({_JOBS_API}/...), not wallets, applications, products, files or other APIs")
+    return "Not Found"

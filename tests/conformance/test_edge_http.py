@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 
 from contracts.spec import default_spec
+from mockserver.domain.bounds import Limits
 from mockserver.web.requests import MAX_BODY_BYTES
 from tests.conformance.support import Live, job_spec, live_server
 
 TOO_LARGE = "Request is too large!"
 INT_MAX = 2**31 - 1
+MAX_JOBS = 10  # the jobs the mock of the statuses' test keeps (serve --max-jobs)
 
 
 def _part(document: Any) -> str:
@@ -141,6 +143,8 @@ def _observed(live: Live, operation_id: str, job_id: str) -> set[int]:
     unknown = _unknown(operation_id, query, body)
     if unknown is not None:
         statuses.add(send(*unknown))
+    if operation_id == "jobs.create":  # more jobs than the mock keeps (MAX_JOBS)
+        statuses.add(send(body={"items": [job_spec()] * (MAX_JOBS + 1)}))
     if operation_id == "jobs.extend":  # past the service's upper bound, in the ucloud profile
         statuses.add(send(body={"items": [{"jobId": job_id, "requestedTime": {"hours": INT_MAX, "minutes": 0,
                                                                               "seconds": 0}}]}))
@@ -149,7 +153,7 @@ def _observed(live: Live, operation_id: str, job_id: str) -> set[int]:
 
 def test_every_status_the_mock_sends_is_the_spec_s_and_no_other() -> None:
     spec = default_spec()
-    with live_server(profile="ucloud", scenario="blank") as live:
+    with live_server(profile="ucloud", scenario="blank", limits=Limits(max_jobs=MAX_JOBS)) as live:
         job_id, session_job = live.create(job_spec(), job_spec())
         live.advance(5_000)  # running, so that suspend and extend have something to do
         # terminate ends the first job; a session needs one that still runs
