@@ -16,6 +16,7 @@ from contracts.profiles import ERAS, PROFILES
 from contracts.scenario import list_scenarios
 from mockserver.api import MockServer
 from mockserver.domain.engine import Limits
+from mockserver.server import Limits as ServerLimits
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import MockApp, ServerError, create_app
 from mockserver.web.journal import DEFAULT_JOURNAL_BYTES
@@ -26,6 +27,7 @@ from mockserver.web.sites import normalise_host, normalise_origin
 __all__ = ["MIN_ADMIN_TOKEN", "add_serve_command", "serve"]
 
 MIN_ADMIN_TOKEN = 16  # characters: a token that opens the admin API to the network must not be guessable
+MAX_TIMEOUT_S = 3600.0  # the longest header timeout: past an hour, slow clients are not bounded in any useful way
 
 
 def _user(text: str) -> tuple[str, str]:
@@ -55,6 +57,16 @@ def _whole(minimum: int, meaning: str) -> Any:
             raise argparse.ArgumentTypeError(f"{value} is {meaning}")
         return value
     return check
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_TIMEOUT_S:  # NaN fails both
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and {MAX_TIMEOUT_S:g} seconds")
+    return value
 
 
 def _checked(normalise: Any) -> Any:
@@ -116,8 +128,15 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _add_bounds(parser: argparse.ArgumentParser) -> None:
-    """The memory bounds: with the defaults the server stays under 150 MB whatever a client sends."""
-    limits = Limits()
+    """The bounds: with the defaults the server stays under 150 MB whatever a client sends."""
+    limits, server = Limits(), ServerLimits()
+    parser.add_argument("--max-connections", type=_whole(1, "not a positive number"),
+                        default=server.max_connections, metavar="N",
+                        help="client connections at once; a new one past that drops the connection idle longest "
+                             f"(default: {server.max_connections})")
+    parser.add_argument("--header-timeout", type=_seconds, default=server.header_timeout_s, metavar="SECONDS",
+                        help="from a request's first byte to the end of its headers; a slower client is "
+                             f"disconnected (default: {server.header_timeout_s:g})")
     parser.add_argument("--journal-bytes", type=_whole(0, "negative"), default=DEFAULT_JOURNAL_BYTES, metavar="N",
                         help="what the journal's entries may take together, in bytes; the oldest go first "
                              f"(default: {DEFAULT_JOURNAL_BYTES}, 4 MiB)")
@@ -177,7 +196,9 @@ def _listen(app: MockApp, args: argparse.Namespace) -> MockServer:
         raise _UsageError(f"{where}: '' is not an address or a name of this machine")
     try:
         # The app logs each request (with its user, operation, clocks and why); the server logs none of its own.
-        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads)
+        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads,
+                          limits=ServerLimits(max_connections=args.max_connections,
+                                              header_timeout_s=args.header_timeout))
     except OSError as error:
         if isinstance(error, socket.gaierror) or (error.errno or 0) < 0:  # a name it cannot resolve (EAI_*)
             raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None

@@ -160,10 +160,12 @@ class Engine(State):
         excess = len(self.store) + count - self.limits.max_jobs
         if excess <= 0:
             return
-        for job_id in list(itertools.islice(self.store.evictable(), excess)):
+        forgotten = tuple(itertools.islice(self.store.evictable(), excess))
+        for job_id in forgotten:
             self.store.remove(job_id)
             self._rendered.pop(job_id, None)
-            self.evicted += 1
+        self.evicted += len(forgotten)
+        self._local.forgotten = forgotten
 
     def _allocation(self, item: Mapping[str, Any], now: int) -> int | None:
         allocation = item.get("timeAllocation")

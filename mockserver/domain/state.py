@@ -40,6 +40,7 @@ class State:
         self.vocabulary = vocabulary
         self.clock = clock
         self.limits = limits
+        self._local = threading.local()  # per thread: what its last request forgot
         #: Who hears of each new version of a job, once the operation that made it ends (jobs.follow).
         self.changes = Changes()
 
@@ -82,6 +83,12 @@ class State:
     def forget_cue(self) -> None:
         """A new request of this thread begins."""
         self.script.forget()
+        self._local.forgotten = ()
+
+    def forgotten(self) -> tuple[str, ...]:
+        """The jobs this thread's last request forgot to make room for new ones (``Limits.max_jobs``)."""
+        forgotten: tuple[str, ...] = getattr(self._local, "forgotten", ())
+        return forgotten
 
     @contextlib.contextmanager
     def probing(self) -> Iterator[None]:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Connection"]
 
+TOO_LARGE = "Request is too large!"  # UCloud's words for a body past its limit, as the app says them too
 UNKNOWN_METHOD_HEAD = 16 * 1024  # how much of a request with a method llhttp does not know is kept to read it
 
 
@@ -148,7 +149,7 @@ class Connection(asyncio.Protocol):
         self.arm(self.limits.idle_timeout_s)
         length = (request.header(b"content-length") or b"").strip()
         if length.isdigit() and int(length) > self.limits.max_body_bytes:
-            self.error = ClientError(413, "Payload Too Large")
+            self.error = ClientError(413, TOO_LARGE)
             raise self.error
         if (request.header(b"expect") or b"").lower() == b"100-continue" and not self.queue and not self.busy:
             assert self.transport is not None
@@ -158,7 +159,7 @@ class Connection(asyncio.Protocol):
         assert self.request is not None
         self.request.body += body
         if len(self.request.body) > self.limits.max_body_bytes:
-            self.error = ClientError(413, "Payload Too Large")
+            self.error = ClientError(413, TOO_LARGE)
             raise self.error
 
     def on_message_complete(self) -> None:

@@ -204,7 +204,7 @@ class MockApp:
         self.journal.record(clock_ms=self.engine.clock.now_ms(), wall_ms=self.wall_ms(), method=request.method,
                             path=path, query=request.environ.get("QUERY_STRING", ""), operation=seen.operation,
                             user=seen.user, status=status, request=request.body_read, response=body,
-                            script=seen.script)
+                            script=seen.script, evicted=self.engine.forgotten())
         return status, headers, body
 
     @staticmethod

@@ -11,7 +11,9 @@ Each entry (``Entry.to_dict``, what ``GET /_mock/journal`` and ``MockServer.jour
 - ``request``, ``response``: the bodies as JSON values (null for an empty body);
 - ``requestText``, ``responseText``: present only when a body is not JSON or was clipped (bodies are kept up to
   4 KiB; the text then ends with its full size), and ``request``/``response`` are null;
-- ``requestBytes``, ``responseBytes``: the full sizes of the bodies.
+- ``requestBytes``, ``responseBytes``: the full sizes of the bodies;
+- ``evicted``: present only on a create that made room by forgetting jobs that had ended (``serve
+  --max-jobs``): ``count``, how many, and ``ids``, the first 16 of them.
 
 The journal is bounded twice: the newest ``capacity`` entries (``serve --journal-size``), and the newest whose
 sizes add up to at most ``byte_limit`` (``serve --journal-bytes``), an entry's size being what its fields take in
@@ -34,6 +36,7 @@ from typing import Any
 __all__ = ["DEFAULT_JOURNAL_BYTES", "DEFAULT_JOURNAL_SIZE", "Entry", "Journal"]
 
 _BODY_LIMIT = 4096
+_EVICTED_IDS = 16  # the ids of evicted jobs an entry names
 #: Entries kept unless told (``serve --journal-size``).
 DEFAULT_JOURNAL_SIZE = 1000
 #: What the entries take together at most unless told (``serve --journal-bytes``).
@@ -71,13 +74,15 @@ class Entry:
     response: bytes
     response_size: int
     script: str | None = None
+    evicted: tuple[str, ...] = ()
+    evicted_count: int = 0
 
     @property
     def size(self) -> int:
         """What the entry takes in memory: the entry and each of its fields."""
         return sys.getsizeof(self) + sum(sys.getsizeof(part) for part in (
             self.method, self.path, self.query, self.operation, self.user, self.request, self.response,
-            self.script))
+            self.script, self.evicted, *self.evicted))
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as the admin API shows it (the fields are listed in the module's docstring)."""
@@ -87,7 +92,8 @@ class Entry:
                 "user": self.user, "status": self.status, "script": self.script,
                 **_body("request", self.request, self.request_size),
                 **_body("response", self.response, self.response_size),
-                "requestBytes": self.request_size, "responseBytes": self.response_size}
+                "requestBytes": self.request_size, "responseBytes": self.response_size,
+                **({"evicted": {"count": self.evicted_count, "ids": list(self.evicted)}} if self.evicted_count else {})}
 
 
 class Journal:
@@ -102,8 +108,10 @@ class Journal:
         self._lock = threading.Lock()
 
     def record(self, *, clock_ms: int, wall_ms: int, method: str, path: str, query: str, operation: str | None,
-               user: str | None, status: int, request: bytes, response: bytes, script: str | None = None) -> None:
-        """Add an entry (every field clipped to 4 KiB), dropping the oldest ones it has no room for."""
+               user: str | None, status: int, request: bytes, response: bytes, script: str | None = None,
+               evicted: tuple[str, ...] = ()) -> None:
+        """Add an entry (every field clipped to 4 KiB, the evicted ids to 16), dropping the oldest ones it has no
+        room for."""
         if self.capacity <= 0:
             return
         with self._lock:
@@ -111,7 +119,8 @@ class Journal:
             entry = Entry(self._seq, clock_ms, wall_ms, method[:_BODY_LIMIT], path[:_BODY_LIMIT],
                           query[:_BODY_LIMIT], operation, None if user is None else user[:_BODY_LIMIT], status,
                           request[:_BODY_LIMIT], len(request), response[:_BODY_LIMIT], len(response),
-                          None if script is None else script[:_BODY_LIMIT])
+                          None if script is None else script[:_BODY_LIMIT],
+                          tuple(job_id[:_BODY_LIMIT] for job_id in evicted[:_EVICTED_IDS]), len(evicted))
             size = entry.size
             self._entries.append((entry, size))
             self._bytes += size

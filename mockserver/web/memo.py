@@ -66,7 +66,7 @@ class Memo(Generic[K, V]):
 
 
 class UrlCache:
-    """The standard library's own memo of split URLs, which waitress fills with every request line.
+    """The standard library's own memo of split URLs, which anything on the request path that splits a URL fills.
 
     ``urllib.parse.urlsplit`` remembers its newest 128 arguments and results (Python 3.11 and later), so 128
     request lines of 256 KiB would hold 64 MB. ``forget_if_long`` empties it after a request whose target is

@@ -6,6 +6,7 @@
 - Every status the mock can send for an operation is declared for it in openapi/jobs.yaml, and every status
   declared is one the mock sends: each way a request can go wrong is sent to every operation, and the statuses
   that come back are compared with the spec's.
+- A HEAD request is answered with the GET's headers and no body, and plays no step of the script.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 import pytest
 
 from contracts.spec import default_spec
-from mockserver.domain.bounds import Limits
+from mockserver.domain.engine import Limits
 from mockserver.web.requests import MAX_BODY_BYTES
-from tests.conformance.support import Live, job_spec, live_server
+from tests.conformance.support import TOKEN, Live, exchange, job_spec, live_server, send
 
 TOO_LARGE = "Request is too large!"
 INT_MAX = 2**31 - 1
@@ -50,6 +51,15 @@ def open_mock() -> Iterator[Live]:
 def test_a_body_over_1_mib_is_too_large_in_uclouds_words(open_mock: Live, target: str) -> None:
     answer = open_mock.request("POST", target, data=b" " * (MAX_BODY_BYTES + 1))
     assert (answer.status, answer.json) == (413, {"why": TOO_LARGE, "errorCode": None})
+
+
+def test_a_body_past_the_servers_own_limit_is_too_large_in_uclouds_words_too(open_mock: Live) -> None:
+    raw, reset = exchange(open_mock, b"POST /api/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n"
+                          % (64 * 1024 * 1024 + 1))
+    assert not reset
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), head
+    assert json.loads(body) == {"why": TOO_LARGE, "errorCode": None}
 
 
 def test_a_chunked_body_over_1_mib_is_too_large_in_uclouds_words(open_mock: Live) -> None:
@@ -163,3 +173,35 @@ def test_every_status_the_mock_sends_is_the_spec_s_and_no_other() -> None:
     declared = {operation_id: {int(status) for status in operation.documented_statuses if status.isdigit()}
                 for operation_id, operation in spec.operations.items()}
     assert observed == declared
+
+
+# ---------------------------------------------------------------------------------------------- HEAD
+
+
+def test_head_answers_the_get_s_headers_without_a_body_and_plays_no_step() -> None:
+    """On one keep-alive connection: a HEAD's answer has no body (a client would read it as the next answer),
+    and a HEAD of the call the script waits for leaves that step for the GET."""
+    with live_server(scenario="extend-and-terminate") as live:
+        created = live.request("POST", "/api/jobs", {"items": [job_spec()]})
+        assert created.status == 200, created.body
+        job_id = created.json["responses"][0]["id"]
+        connection = live.connect()
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        try:
+            head = send(connection, "HEAD", f"/api/jobs/retrieve?id={job_id}", headers=headers)
+            assert live.request("GET", "/_mock/scenario").json["script"]["played"] == 1
+            get = send(connection, "GET", f"/api/jobs/retrieve?id={job_id}", headers=headers)
+            # off script, neither moves the clock: the same answer, once with a body and once without
+            head_browse = send(connection, "HEAD", "/api/jobs/browse?includeUpdates=true", headers=headers)
+            get_browse = send(connection, "GET", "/api/jobs/browse?includeUpdates=true", headers=headers)
+        finally:
+            connection.close()
+        assert (head.status, head.body, get.status) == (200, b"", 200)
+        assert (head_browse.status, head_browse.body, get_browse.status) == (200, b"", 200)
+        assert head_browse.headers["content-length"] == str(len(get_browse.body))
+        assert head_browse.headers["content-type"] == get_browse.headers["content-type"]
+        journal = live.request("GET", "/_mock/journal").json["entries"]
+        assert [(entry["method"], entry["script"]) for entry in journal] == [
+            ("POST", "step 1 of 6"), ("HEAD", "off script: step 2 of 6 expects jobs.retrieve"),
+            ("GET", "step 2 of 6"), ("HEAD", "off script: step 3 of 6 expects jobs.extend"),
+            ("GET", "off script: step 3 of 6 expects jobs.extend")]
