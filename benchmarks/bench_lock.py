@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 URL_LINE = re.compile(r"at (http://127\.0\.0\.1:(\d+)) ")
 HEADERS = {"Authorization": "Bearer bench-token", "Content-Type": "application/json"}
 TARGET_P99_MS = 50.0
-LINE_ROOM = 200 * 1024  # a request line this long fits waitress's 256 KiB header limit
+LINE_ROOM = 200 * 1024  # a request line this long fits the server's 256 KiB header limit
 PRODUCT = {"id": "example-compute", "category": "example-compute", "provider": "example"}
 
 
@@ -88,7 +88,7 @@ def _worst_browse(ids: list[str]) -> str:
     while len(listed) < LINE_ROOM // 2:  # few jobs: the same ids again, so the list is as long as it may be
         listed += "," + listed
     listed = listed[:LINE_ROOM].rsplit(",", 1)[0]
-    return f"/api/jobs/browse?itemsPerPage=250&sortBy=name&includeUpdates=true&filterIds={listed}"
+    return f"/api/jobs/browse?itemsPerPage=1000&sortBy=name&includeUpdates=true&filterIds={listed}"
 
 
 def _retrieves(port: int, job_id: str, seconds: float) -> list[float]:
