@@ -42,7 +42,7 @@ PEAK_TARGET_MB = 150
 RESET_SLACK_MB = 20
 PRODUCT = {"id": "example-compute", "category": "example-compute", "provider": "example"}
 APPLICATION = {"name": "acme-batch", "version": "1.0.0"}
-HEADER_ROOM = 200 * 1024  # a request line or header of this size fits waitress's 256 KiB header limit
+HEADER_ROOM = 200 * 1024  # a request line or header of this size fits the server's 256 KiB header limit
 
 
 def _spec(name: str, **extra: Any) -> dict[str, Any]:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["Connection"]
 
 TOO_LARGE = "Request is too large!"  # UCloud's words for a body past its limit, as the app says them too
+BUSY = ("Service Unavailable: the server holds as many bytes of unanswered requests as it may "
+        "(Limits.max_buffered_bytes); try again")
 UNKNOWN_METHOD_HEAD = 16 * 1024  # how much of a request with a method llhttp does not know is kept to read it
 
 
@@ -66,6 +68,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.forget(self)
+        self.let_go()
         if self.channel is not None:
             self.channel.lost()
 
@@ -87,6 +90,8 @@ class Connection(asyncio.Protocol):
             self.queue.append(unknown or ClientError(400, "Bad Request: Invalid method encountered"))
         except httptools.HttpParserError as error:
             self.queue.append(self.error or ClientError(400, f"Bad Request: {error}"))
+        else:
+            self._head_arriving(len(data))
         if len(self.queue) > self.limits.max_pipelined and self.transport is not None:
             self.transport.pause_reading()
         self.drain()
@@ -140,6 +145,35 @@ class Connection(asyncio.Protocol):
             self.error = ClientError(431, "Request Header Fields Too Large")
             raise self.error
 
+    def _head_arriving(self, size: int) -> None:
+        """After a read: if the request's head is still arriving, the ``size`` bytes just read are held (the
+        parser keeps an unfinished header to itself, so they are counted here): 431 past the header limit, 503
+        past the server's budget. (Part of a read may have been the end of the previous request: a read's worth
+        counted twice at most, let go with this request.)"""
+        request = self.request
+        if request is None or request.method or self.error is not None:
+            return
+        if request.held + size > self.limits.max_header_bytes:
+            self.error = ClientError(431, "Request Header Fields Too Large")
+        elif self.server.hold(size):
+            request.held += size
+            return
+        else:
+            self.error = ClientError(503, BUSY)
+        self.queue.append(self.error)
+
+    def _release(self, request: Request) -> None:
+        self.server.release(request.held)
+        request.held = 0
+
+    def let_go(self) -> None:
+        """Release what this connection holds of requests it will not answer (it closes, or refused one)."""
+        if self.request is not None:
+            self._release(self.request)
+        for item in self.queue:
+            if isinstance(item, Request):
+                self._release(item)
+
     def on_headers_complete(self) -> None:
         request = self.request
         assert request is not None
@@ -157,10 +191,14 @@ class Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         assert self.request is not None
-        self.request.body += body
-        if len(self.request.body) > self.limits.max_body_bytes:
+        if len(self.request.body) + len(body) > self.limits.max_body_bytes:
             self.error = ClientError(413, TOO_LARGE)
             raise self.error
+        if not self.server.hold(len(body)):
+            self.error = ClientError(503, BUSY)
+            raise self.error
+        self.request.held += len(body)
+        self.request.body += body
 
     def on_message_complete(self) -> None:
         assert self.request is not None
@@ -177,6 +215,7 @@ class Connection(asyncio.Protocol):
                 self.refuse(item)
                 return
             if item.upgrade and self.server.websocket is not None and self.path(item) == self.server.ws_path:
+                self._release(item)
                 self.upgrade(item)
                 return
             environ = wsgi_environ(item, self.server.host, self.server.port, self.client)
@@ -185,7 +224,9 @@ class Connection(asyncio.Protocol):
                 self.arm(None)
                 self.server.track(self.loop.create_task(self.answer_offloaded(item, environ)))
                 return
-            self.answer(item, self.server.call_app(environ))
+            answer = self.server.call_app(environ)
+            self._release(item)
+            self.answer(item, answer)
         if self.transport is not None and len(self.queue) <= self.limits.max_pipelined:
             self.transport.resume_reading()
         if not self.queue and not self.busy and self.request is None and self.channel is None:
@@ -197,6 +238,7 @@ class Connection(asyncio.Protocol):
             answer = await self.loop.run_in_executor(self.server.executor(), self.server.call_app, environ)
         finally:
             self.busy = False
+            self._release(request)
         self.answer(request, answer)
         self.drain()
 
@@ -221,6 +263,7 @@ class Connection(asyncio.Protocol):
         """Close after an error answer without losing it: end our side, then read and drop until the client's
         end (or ``Limits.linger_s``), so the kernel sends no reset while the answer is still unread."""
         assert self.transport is not None
+        self.let_go()
         self.queue.clear()
         self.lingering = True
         self.transport.resume_reading()

@@ -42,7 +42,7 @@ class ClientError(Exception):
 class Request:
     """One request as the parser handed it over."""
 
-    __slots__ = ("body", "headers", "keep_alive", "method", "upgrade", "url", "version")
+    __slots__ = ("body", "headers", "held", "keep_alive", "method", "upgrade", "url", "version")
 
     def __init__(self) -> None:
         self.url = b""
@@ -52,6 +52,7 @@ class Request:
         self.upgrade = False
         self.keep_alive = True
         self.version = "1.1"
+        self.held = 0  # the bytes of it counted against the server's Limits.max_buffered_bytes
 
     def header(self, name: bytes) -> bytes | None:
         """The first value of the header ``name`` (lower case), if any."""

@@ -28,6 +28,12 @@ class Host(Protocol):
     offload: Callable[[WSGIEnvironment], bool] | None
     dropped_readers: int
 
+    def hold(self, size: int) -> bool:
+        """Count ``size`` more bytes of unanswered requests; False (and nothing counted) past the budget."""
+
+    def release(self, size: int) -> None:
+        """Those bytes are let go."""
+
     def admit(self, connection: Any) -> None:
         """A new connection."""
 

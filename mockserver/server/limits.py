@@ -21,8 +21,13 @@ class Limits:
     idle_timeout_s: float = 60.0
     #: Request line and headers together; past it the answer is 431 in UCloud's JSON.
     max_header_bytes: int = 256 * 1024
-    #: A body on the wire; past it 413 (the app itself refuses a body past 1 MiB, with the same answer).
-    max_body_bytes: int = 64 * 1024 * 1024
+    #: A body on the wire; past it 413 (the app itself refuses a body past 1 MiB, with the same answer, and
+    #: journals it; past this the server refuses it before it is read).
+    max_body_bytes: int = 2 * 1024 * 1024
+    #: The request lines, headers and bodies the server holds for requests not yet answered, all connections
+    #: together; a request that would take it past this is refused with 503 (so 1,000 connections that each
+    #: send most of a large body, or of a large header, cannot make the server hold gigabytes).
+    max_buffered_bytes: int = 32 * 1024 * 1024
     #: Requests parsed ahead of the one being answered before the server stops reading.
     max_pipelined: int = 16
     #: After an error answer to a request still arriving, the rest of it is read and dropped for at most this

@@ -62,6 +62,7 @@ class HttpServer:
         self._threads, self._loop_factory = max(1, threads), loop_factory
         self._executor: ThreadPoolExecutor | None = None
         self._connections: dict[Connection, None] = {}  # insertion order: the oldest first
+        self._buffered = 0  # bytes of unanswered requests, all connections together (only the loop counts)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -75,6 +76,11 @@ class HttpServer:
         """The base URL, e.g. ``http://127.0.0.1:8080``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def buffered(self) -> int:
+        """The bytes of requests not yet answered that the server holds (``Limits.max_buffered_bytes``)."""
+        return self._buffered
 
     @property
     def connections(self) -> int:
@@ -155,6 +161,17 @@ class HttpServer:
         await asyncio.sleep(0)  # let the transports report their end
 
     # ------------------------------------------------------------------ for the connections
+    def hold(self, size: int) -> bool:
+        """Count ``size`` more bytes of unanswered requests; False (and nothing counted) past the budget."""
+        if self._buffered + size > self.limits.max_buffered_bytes:
+            return False
+        self._buffered += size
+        return True
+
+    def release(self, size: int) -> None:
+        """Those bytes are let go."""
+        self._buffered -= size
+
     def admit(self, connection: Connection) -> None:
         """Count a new connection; at the limit, drop the one idle longest (or, if none is, the new one)."""
         self._connections[connection] = None

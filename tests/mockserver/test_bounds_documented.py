@@ -30,6 +30,7 @@ SERVER = ServerLimits()
     f"within {SERVER.header_timeout_s:g} seconds of the request's first byte (`--header-timeout`)",
     f"closed after {SERVER.idle_timeout_s:g} seconds",
     f"at most {SERVER.max_connections} connections at once (`--max-connections`)",
+    f"It holds at most {SERVER.max_buffered_bytes // (1024 * 1024)} MiB of requests not yet answered",
 ])
 def test_the_spec_states_each_bound_with_the_codes_default(statement: str) -> None:
     assert statement in _flat(default_spec().document["info"]["description"])

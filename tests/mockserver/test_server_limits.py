@@ -169,3 +169,74 @@ def test_past_the_connection_cap_the_idle_connection_is_dropped_for_the_new_one(
         for sock in idle:
             sock.close()
         server.stop()
+
+
+BUDGET = 40_000  # bytes of unanswered requests the budget tests' server holds at most
+
+
+def _partial_post(host: str, port: int, length: int, sent: int) -> socket.socket:
+    """A client that has sent the head of a POST with a body of ``length`` bytes, and ``sent`` of them."""
+    sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
+    sock.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                 b"Content-Length: %d\r\n\r\n" % (TOKEN.encode(), length) + b" " * sent)
+    return sock
+
+
+def _answer(sock: socket.socket) -> tuple[int, dict[str, Any]]:
+    """Read one whole answer (the server closes after its own refusals; a kept-alive one has a Content-Length)."""
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        raw += sock.recv(65536)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split(b" ")[1]), json.loads(body)
+
+
+@pytest.mark.parametrize("held_in", ["body", "header"])
+def test_past_the_budget_of_held_request_bytes_a_request_is_refused_with_503(held_in: str) -> None:
+    server = HttpServer(create_app(scenario="blank"), limits=Limits(max_buffered_bytes=BUDGET)).start()
+    try:
+        if held_in == "body":
+            holding = _partial_post(server.host, server.port, 30_000, 30_000 - 1)
+        else:  # a header of 30 kB whose end has not come
+            holding = socket.create_connection((server.host, server.port), timeout=IO_TIMEOUT)
+            holding.sendall(b"GET /api/jobs/browse HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+                            + TOKEN.encode() + b"\r\nX-Pad: " + b"a" * 30_000)
+        # A request answered on another connection: the loop read what was already waiting on the first meanwhile
+        # (asyncio reads every ready socket on each turn), so the held bytes are counted now.
+        assert _get(server.host, server.port, "/_mock/clock")[0] == 200
+        assert server.buffered >= 30_000 - 1
+        with holding, _partial_post(server.host, server.port, 20_000, 20_000) as refused:
+            status, body = _answer(refused)
+            assert (status, body["errorCode"]) == (503, None)
+            assert body["why"].startswith("Service Unavailable: the server holds as many bytes of unanswered "
+                                          "requests as it may"), body
+            assert _get(server.host, server.port, "/_mock/clock")[0] == 200  # small requests still fit
+            if held_in == "body":
+                holding.sendall(b" ")  # the body is complete: answered (not JSON: 400), and let go
+                assert _answer(holding)[0] == 400
+            else:
+                holding.sendall(b"\r\n\r\n")
+                assert _answer(holding)[0] == 200
+            with _partial_post(server.host, server.port, 20_000, 20_000) as admitted:
+                assert _answer(admitted)[0] == 400  # read whole and answered by the app
+            assert server.buffered == 0  # every answered request was let go before its answer was sent
+    finally:
+        server.stop()
+
+
+def test_a_client_that_leaves_mid_body_gives_its_bytes_back() -> None:
+    server = HttpServer(create_app(scenario="blank"), limits=Limits(max_buffered_bytes=BUDGET)).start()
+    try:
+        for _ in range(5):  # five times the budget in all, each client gone before the next comes
+            with _partial_post(server.host, server.port, 30_000, 25_000) as leaving:
+                leaving.shutdown(socket.SHUT_WR)  # "ended before the request did": 400, and the bytes let go
+                assert _answer(leaving)[0] == 400
+        with _partial_post(server.host, server.port, 30_000, 30_000) as whole:
+            assert _answer(whole)[0] == 400
+        assert server.buffered == 0
+    finally:
+        server.stop()
