@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -237,6 +238,35 @@ def journal_dump(client: Client, index: int, scale: float) -> None:
         client.call("GET", "/_mock/journal")
 
 
+def _hanging(port: int, head: bytes, rest: bytes, count: int, statuses: Counter[int]) -> None:
+    """``count`` connections that each send ``head`` and ``rest`` and then nothing more, until all were sent."""
+    socks = []
+    for _ in range(count):
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
+            sock.sendall(head)
+            sock.sendall(rest)
+        except OSError:  # dropped past the connection cap, or refused and closed
+            statuses[0] += 1
+            continue
+        socks.append(sock)
+    for sock in socks:
+        sock.close()
+
+
+def slow_bodies(client: Client, index: int, scale: float) -> None:
+    """1,000 connections that each send the head of a create with a 1 MiB body, and 1 MB of it (never the end)."""
+    head = (b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer bench-token\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n")
+    _hanging(client.port, head, b" " * 1_000_000, _n(250, scale), client.statuses)
+
+
+def slow_heads(client: Client, index: int, scale: float) -> None:
+    """1,000 connections that each send 200 KiB of a header that never ends."""
+    head = b"GET /api/jobs/browse HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: "
+    _hanging(client.port, head, b"a" * HEADER_ROOM, _n(250, scale), client.statuses)
+
+
 def big_bodies(client: Client, index: int, scale: float) -> None:
     """Bodies of 1 MiB that parse into the most objects (empty objects), sent to jobs.create (400s)."""
     body = b'{"items":[' + b",".join([b"{}"] * 349_000) + b"]}"
@@ -246,7 +276,7 @@ def big_bodies(client: Client, index: int, scale: float) -> None:
 
 ABUSES = [Abuse(function.__name__.replace("_", "-"), (function.__doc__ or "").strip(), function) for function in (
     small_jobs, large_parameters, parameter_maps, full_store, long_paths, long_queries, long_subjects, acl_growth,
-    journal_dump, big_bodies)]
+    journal_dump, big_bodies, slow_bodies, slow_heads)]
 
 
 # ---------------------------------------------------------------------------------------------- measuring

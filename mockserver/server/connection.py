@@ -79,7 +79,8 @@ class Connection(asyncio.Protocol):
         if self.lingering:
             return  # the rest of a refused request: read and dropped
         fresh, answered = self.request is None, len(self.queue)
-        self.since_message = data if fresh else (self.since_message + data)[:UNKNOWN_METHOD_HEAD]
+        # Clipped in both cases: a read is up to 256 KiB, and a connection keeps this until its next read.
+        self.since_message = (data if fresh else self.since_message + data)[:UNKNOWN_METHOD_HEAD]
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -89,6 +90,11 @@ class Connection(asyncio.Protocol):
             unknown = unknown_method(self.since_message) if len(self.queue) == answered else None
             self.queue.append(unknown or ClientError(400, "Bad Request: Invalid method encountered"))
         except httptools.HttpParserError as error:
+            if self.error is not None:
+                # Raised in a callback: its traceback holds the frames, and with them this read and the body
+                # so far (256 KiB and more), for as long as the connection is kept.
+                self.error = self.error.with_traceback(None)
+                self.error.__context__ = None
             self.queue.append(self.error or ClientError(400, f"Bad Request: {error}"))
         else:
             self._head_arriving(len(data))
@@ -265,6 +271,10 @@ class Connection(asyncio.Protocol):
         assert self.transport is not None
         self.let_go()
         self.queue.clear()
+        # What the refused request left is let go too (its body so far; the parser's copy of an unfinished
+        # header), not kept while the rest is read and dropped.
+        self.request, self.since_message = None, b""
+        self.parser = httptools.HttpRequestParser(self)
         self.lingering = True
         self.transport.resume_reading()
         if self.transport.can_write_eof():

@@ -214,7 +214,15 @@ def test_past_the_budget_of_held_request_bytes_a_request_is_refused_with_503(hel
             assert (status, body["errorCode"]) == (503, None)
             assert body["why"].startswith("Service Unavailable: the server holds as many bytes of unanswered "
                                           "requests as it may"), body
-            assert _get(server.host, server.port, "/_mock/clock")[0] == 200  # small requests still fit
+            # small requests still fit; and once this is answered, the loop has finished refusing the other
+            assert _get(server.host, server.port, "/_mock/clock")[0] == 200
+            lingering = [each for each in list(server._connections) if each.lingering]
+            assert len(lingering) == 1  # the refused one, reading and dropping what its client still sends
+            # and keeping none of it: no request, no traceback holding a read, at most 16 KiB of the last read
+            assert lingering[0].request is None
+            assert lingering[0].error is not None
+            assert lingering[0].error.__traceback__ is None
+            assert len(lingering[0].since_message) <= 16 * 1024
             if held_in == "body":
                 holding.sendall(b" ")  # the body is complete: answered (not JSON: 400), and let go
                 assert _answer(holding)[0] == 400
