@@ -72,6 +72,10 @@ def _millis(duration: dict[str, int]) -> int:
 # ---------------------------------------------------------------------------------------------- the server
 
 
+#: The audit reads every job back, so the server must forget none to make room (serve --max-jobs).
+KEEP_EVERY_JOB = 10_000_000
+
+
 class Server:
     """``python -m mockserver serve`` in a subprocess on a free loopback port."""
 
@@ -80,7 +84,8 @@ class Server:
         if switch_interval is not None:  # an experiment: the same CLI with another GIL switch interval
             command[1:] = ["-c", f"import sys; sys.setswitchinterval({switch_interval!r}); "
                                  "from mockserver.cli import main; sys.exit(main(sys.argv[1:]))", "serve"]
-        command += ["--host", "127.0.0.1", "--port", "0", "--profile", "ucloud", "--scenario", "blank", "-q"]
+        command += ["--host", "127.0.0.1", "--port", "0", "--profile", "ucloud", "--scenario", "blank", "-q",
+                    "--max-jobs", str(KEEP_EVERY_JOB)]
         if threads is not None:
             command += ["--threads", str(threads)]
         self.process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
