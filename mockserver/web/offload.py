@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from contracts.spec import Spec
 from mockserver.web.faults import Faults
-from mockserver.web.requests import LARGE_BODY_BYTES
+from mockserver.web.requests import large_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -44,9 +44,5 @@ class Offload:
                 self._paths.add(("HEAD", operation.path))
 
     def __call__(self, environ: WSGIEnvironment) -> bool:
-        if self.faults.delays or (environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")) in self._paths:
-            return True
-        length = str(environ.get("CONTENT_LENGTH") or "")
-        if length.isascii() and length.isdigit():
-            return int(length) > LARGE_BODY_BYTES
-        return "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+        return self.faults.delays or large_body(environ) or \
+            (environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")) in self._paths
