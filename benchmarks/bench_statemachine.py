@@ -49,21 +49,12 @@ class Counting:
     def __init__(self, inner: Transport) -> None:
         self.inner = inner
         self.users = inner.users
-        self.supports_admin = inner.supports_admin
+        self.control = inner.control
         self.calls = 0
 
-    def call(self, operation_id: str, request: Any, *, user: str | None = None) -> Reply:
+    def call(self, operation_id: str, request: Any, *, user: str | None = None, project: str | None = None) -> Reply:
         self.calls += 1
-        return self.inner.call(operation_id, request, user=user)
-
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def advance(self, ms: int) -> int:
-        return self.inner.advance(ms)
-
-    def now_ms(self) -> int | None:
-        return self.inner.now_ms()
+        return self.inner.call(operation_id, request, user=user, project=project)
 
 
 @dataclass
@@ -79,7 +70,7 @@ class Run:
 def timed_run(transport: Transport, profile: str, examples: int, steps: int) -> Run:
     """Run the machine for ``examples`` examples of up to ``steps`` steps; count what it did."""
     counting = Counting(transport)
-    machine = build_state_machine(Target(counting, profile=profile))
+    machine = build_state_machine(Target(counting, profile=profile, project="verify-project", member=USERS[1]))
     tally = {"machines": 0, "checks": 0}
 
     class Measured(machine):  # type: ignore[misc, valid-type]
@@ -103,14 +94,16 @@ def timed_run(transport: Transport, profile: str, examples: int, steps: int) -> 
 @contextmanager
 def in_process(profile: str) -> Iterator[Transport]:
     """The mock as a WSGI app, called without a socket."""
-    yield WsgiTransport(create_app(scenario="blank", profile=profile), users=USERS)
+    app = create_app(scenario="blank", profile=profile)
+    yield WsgiTransport(app, users=USERS, control=app.control)
 
 
 @contextmanager
 def over_http(profile: str) -> Iterator[Transport]:
     """The mock on 127.0.0.1 and a free port, called over HTTP with keep-alive."""
-    server = HttpServer(create_app(scenario="blank", profile=profile), "127.0.0.1", 0).start()
-    transport = HttpTransport(server.url, {user: mock_token(user) for user in USERS})
+    app = create_app(scenario="blank", profile=profile)
+    server = HttpServer(app, "127.0.0.1", 0).start()
+    transport = HttpTransport(server.url, {user: mock_token(user) for user in USERS}, control=app.control)
     try:
         yield transport
     finally:

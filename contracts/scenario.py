@@ -8,13 +8,13 @@ and lists scenario files.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
 from contracts.errors import ContractError
+from contracts.scenario_files import read_scenario_text, scenario_files, yaml_document
 from contracts.scenario_model import (
     Cluster,
     Messages,
@@ -55,28 +55,22 @@ def bundled_scenario_dir() -> Path:
     return Path(__file__).resolve().parent / "scenarios"
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario file (YAML, loaded safely)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ContractError(f"cannot read the scenario {path}: {error}") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        # One line: PyYAML spreads its message over several, with a caret under the column.
-        raise ContractError(f"the scenario {path} is not valid YAML: {' '.join(str(error).split())}") from error
-    return Scenario.from_mapping(data, source=str(path))
+def load_scenario(path: str | Path, *, name: str | None = None) -> Scenario:
+    """Read a scenario file (YAML, loaded safely and within limits: ``contracts.scenario_files``).
+
+    Errors name the scenario by ``name`` when it was asked for by name, else by ``path`` as given.
+    """
+    label = repr(name) if name is not None else str(path)
+    data = yaml_document(read_scenario_text(Path(path), label), label)
+    return Scenario.from_mapping(data, source=f"scenario {label}" if name is not None else label)
 
 
 def list_scenarios(folders: Iterable[Path] = ()) -> dict[str, Path]:
-    """Scenario names and their files: the bundled ones, then those of ``folders`` (which may shadow them)."""
-    found: dict[str, Path] = {}
-    for folder in (bundled_scenario_dir(), *folders):
-        for path in sorted(Path(folder).glob("*.yaml")):
-            found[path.stem] = path
-    return found
+    """Scenario names and their files: the bundled ones, then those of ``folders`` (which may shadow them).
+
+    A folder lists only regular files whose real path is inside it (``scenario_files``).
+    """
+    return scenario_files((bundled_scenario_dir(), *folders))
 
 
 def resolve_scenario(name_or_path: str, folders: Iterable[Path] = (), allow_paths: bool = True) -> Scenario:
@@ -88,10 +82,9 @@ def resolve_scenario(name_or_path: str, folders: Iterable[Path] = (), allow_path
     folders = tuple(folders)
     known = list_scenarios(folders)
     if _NAME.fullmatch(name_or_path) and name_or_path in known:
-        return load_scenario(known[name_or_path])
+        return load_scenario(known[name_or_path], name=name_or_path)
     if allow_paths and (name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path):
-        path = Path(name_or_path)
-        if path.is_file():
-            return load_scenario(path)
+        if os.path.lexists(name_or_path):
+            return load_scenario(name_or_path)
         raise ContractError(f"no scenario file at {name_or_path}")
     raise ContractError(f"unknown scenario {name_or_path!r}; known scenarios: {', '.join(sorted(known))}")

@@ -112,6 +112,7 @@ class MockServer:
         faults = self.app.faults
         self._server = HttpServer(self.app, host, port, threads=threads,
                                   access_log=access_log, limits=limits, offload=lambda environ: faults.delays)
+        self.app.sites.bind(self._server.host)  # the address it listens on names the server too
         self.host = self._server.host
         self.port = self._server.port
         self.url = self._server.url

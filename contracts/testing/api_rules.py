@@ -22,8 +22,14 @@ class WholeApiRules(Plumbing):
     jobs = Bundle("jobs")
     project_jobs = Bundle("project_jobs")
 
-    @rule(job=jobs, kind=st.sampled_from(["WEB", "VNC", "SHELL"]))
-    def open_session(self, job: JobRef, kind: str) -> None:
+    @rule(job=jobs, kind=st.sampled_from(["WEB", "VNC", "SHELL"]), wait=st.sampled_from([0, 0, 60_000]))
+    def open_session(self, job: JobRef, kind: str, wait: int) -> None:
+        """A session on rank 0; on a mock, sometimes a minute later, when a new job has left the queue."""
+        control = self.transport.control
+        if wait and control is not None:
+            control.advance(wait)
+            for ref in list(self.refs.values()):
+                self.fetch(ref)
         before = self.current(job)
         reply = self.call("jobs.openInteractiveSession", {"items": [{"id": job.id, "rank": 0, "sessionType": kind}]},
                           job.owner, job.project)

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import NoReturn, cast
 
-from contracts.cli.validate import add_commands as add_contract_commands
 from contracts.cli.scenarios import add_scenarios_command
+from contracts.cli.validate import add_commands as add_contract_commands
 from contracts.cli.verify import add_verify_command
 from mockserver.cli.serve import add_serve_command
 from mockserver.remote import HttpControl

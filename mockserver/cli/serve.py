@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import signal
+import socket
 import sys
 from datetime import datetime, timezone
 from types import FrameType
@@ -15,9 +16,14 @@ from contracts.profiles import ERAS, PROFILES
 from contracts.scenario import list_scenarios
 from mockserver.api import MockServer
 from mockserver.web.admin import AdminPolicy
-from mockserver.web.app import ServerError, create_app
+from mockserver.web.app import MockApp, ServerError, create_app
+from mockserver.web.sites import normalise_host, normalise_origin
 
-__all__ = ["add_serve_command", "serve"]
+__all__ = ["MIN_ADMIN_TOKEN", "add_serve_command", "serve"]
+
+MIN_ADMIN_TOKEN = 16  # characters: a token that opens the admin API to the network must not be guessable
+_LOOKUP_FAILED = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA", "EAI_FAIL", "EAI_ADDRFAMILY")
+                  if hasattr(socket, name)}
 
 
 def _user(text: str) -> tuple[str, str]:
@@ -25,6 +31,37 @@ def _user(text: str) -> tuple[str, str]:
     if not sep or not token or not name:
         raise argparse.ArgumentTypeError(f"{text!r} is not TOKEN=NAME")
     return token, name
+
+
+def _admin_token(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("the token is empty (an unset shell variable?); give one of at least "
+                                         f"{MIN_ADMIN_TOKEN} characters")
+    if len(text) < MIN_ADMIN_TOKEN:
+        raise argparse.ArgumentTypeError(f"the token has {len(text)} characters; give one of at least "
+                                         f"{MIN_ADMIN_TOKEN}")
+    return text
+
+
+def _whole(minimum: int, meaning: str) -> Any:
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is {meaning}")
+        return value
+    return check
+
+
+def _checked(normalise: Any) -> Any:
+    def check(text: str) -> str:
+        try:
+            return str(normalise(text))
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return check
 
 
 def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,14 +89,21 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="accept only these bearer tokens, each as the named user (repeatable)")
     parser.add_argument("--real-clock", action="store_true",
                         help="run on the wall clock instead of the virtual one, so jobs progress on their own")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads that serve API calls while a latency fault is set, so that the fault delays "
-                             "only its own call (default: 4); otherwise one loop serves every client")
-    parser.add_argument("--journal-size", type=int, default=1000, help="requests kept in the journal (default: 1000)")
-    parser.add_argument("--admin-token", default=None,
-                        help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere")
+    parser.add_argument("--threads", type=_whole(1, "not a positive number"), default=4,
+                        help="worker threads (default: 4)")
+    parser.add_argument("--journal-size", type=_whole(0, "negative"), default=1000,
+                        help="requests kept in the journal (default: 1000; 0 keeps none)")
+    parser.add_argument("--admin-token", default=None, type=_admin_token,
+                        help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere (at least "
+                             f"{MIN_ADMIN_TOKEN} characters)")
     parser.add_argument("--allow-remote-admin", action="store_true",
                         help="let any client use the admin API /_mock/ (default: loopback clients only)")
+    parser.add_argument("--allowed-host", action="append", default=[], type=_checked(normalise_host),
+                        metavar="NAME", help="answer requests whose Host header is NAME too (repeatable; by default "
+                                             "only loopback names and the address it listens on)")
+    parser.add_argument("--cors", action="append", default=[], type=_checked(normalise_origin),
+                        metavar="ORIGIN", help="let web pages of ORIGIN (such as http://localhost:3000) call the "
+                                               "Jobs API from a browser (repeatable; default: none)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
     parser.set_defaults(command=serve)
 
@@ -77,25 +121,48 @@ def _print_server_error(error: ServerError) -> None:
     print(f"ucloud-jobs serve: the mock failed; the client got 500. {error}", file=sys.stderr, flush=True)
 
 
+class _UsageError(Exception):
+    """A mistake in the arguments, said in one line."""
+
+
+def _app(args: argparse.Namespace) -> MockApp:
+    if not 0 <= args.port <= 65535:
+        raise _UsageError(f"--port {args.port} is not between 0 and 65535")
+    seen: set[str] = set()
+    for token, name in args.user:
+        if token in seen:
+            raise _UsageError(f"--user: the token of {name!r} is given twice")
+        seen.add(token)
+    try:
+        return create_app(scenario=args.scenario, profile=args.profile, era=args.era, real_clock=args.real_clock,
+                          users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
+                          journal_size=args.journal_size, allowed_hosts=args.allowed_host, cors_origins=args.cors,
+                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
+    except ContractError as error:
+        raise _UsageError(str(error)) from None
+
+
+def _listen(app: MockApp, args: argparse.Namespace) -> MockServer:
+    where = f"cannot listen on {args.host}:{args.port}"
+    if not args.host.strip():  # the socket would take "" as every interface
+        raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine")
+    try:
+        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads,
+                          access_log=None if args.quiet else sys.stderr)
+    except OSError as error:
+        # socket.create_server re-raises a failed name lookup as a plain OSError with the lookup's errno.
+        if isinstance(error, socket.gaierror) or error.errno in _LOOKUP_FAILED:
+            raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None
+        raise _UsageError(f"{where}: {error.strerror}") from None
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the server until Ctrl-C or SIGTERM; 2 on a usage error."""
-    if not 0 <= args.port <= 65535:
-        print(f"ucloud-jobs serve: error: --port {args.port} is not between 0 and 65535", file=sys.stderr)
-        return 2
     try:
-        app = create_app(scenario=args.scenario, profile=args.profile, era=args.era, real_clock=args.real_clock,
-                         users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
-                         journal_size=args.journal_size,
-                         admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
-    except ContractError as error:
+        app = _app(args)
+        server = _listen(app, args)
+    except _UsageError as error:
         print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
-        return 2
-    try:
-        server = MockServer(app=app, host=args.host, port=args.port, threads=max(1, args.threads),
-                            access_log=None if args.quiet else sys.stderr)
-    except OSError as error:
-        print(f"ucloud-jobs serve: error: cannot listen on {args.host}:{args.port}: {error.strerror}",
-              file=sys.stderr)
         return 2
     if not _is_loopback(args.host):
         print(f"ucloud-jobs serve: warning: listening on {args.host}, reachable from other machines; the mock "

@@ -44,21 +44,19 @@ def job_2021(job: Job) -> JsonObject:
         "owner": _owner(job),
         "updates": [_update_2021(update) for update in job.updates],
         "specification": _specification(job, spec.get("parameters"), spec.get("resources")),
-        "status": {
-            "state": job.state,
-            "jobParametersJson": None,
-            "startedAt": None,
-            "expiresAt": job.expires_at,
-            "resolvedApplication": None,
-            "resolvedSupport": None,
-            "resolvedProduct": None,
-        },
+        "status": _documented_status(job),
         "createdAt": job.created_at,
         "output": None,
         "permissions": None,
         "acl": None,
         "billing": {},
     }
+
+
+def _documented_status(job: Job) -> JsonObject:
+    """The JobStatus of the documented examples: only the state and expiresAt are ever filled."""
+    return {"state": job.state, "jobParametersJson": None, "startedAt": None, "expiresAt": job.expires_at,
+            "resolvedApplication": None, "resolvedSupport": None, "resolvedProduct": None}
 
 
 def documented_2024(job: Job) -> JsonObject:
@@ -76,16 +74,7 @@ def documented_2024(job: Job) -> JsonObject:
             **_specification(job, spec.get("parameters"), spec.get("resources")),
             **_newer_specification(job),
         },
-        "status": {
-            "state": job.state,
-            "jobParametersJson": None,
-            "startedAt": None,
-            "expiresAt": job.expires_at,
-            "resolvedApplication": None,
-            "resolvedSupport": None,
-            "resolvedProduct": None,
-            "allowRestart": False,
-        },
+        "status": {**_documented_status(job), "allowRestart": False},
         "createdAt": job.created_at,
         "output": None,
         "permissions": None,

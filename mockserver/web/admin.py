@@ -21,10 +21,13 @@ from mockserver.web.errors import ApiError
 from mockserver.web.faults import FaultError
 from mockserver.web.requests import ApiRequest, parse_json
 
-__all__ = ["ADMIN_HANDLERS", "ADMIN_PATHS", "ADMIN_PREFIX", "AdminPolicy", "admin_not_found", "admin_rules"]
+__all__ = ["ADMIN_HANDLERS", "ADMIN_PATHS", "ADMIN_PREFIX", "STATE_CHANGING", "AdminPolicy", "admin_not_found",
+           "admin_rules", "require_json"]
 
 ADMIN_PREFIX = "/_mock"
 TOKEN_HEADER = "X-Mock-Admin-Token"
+#: The methods of the admin calls that change the mock: they take JSON only.
+STATE_CHANGING = frozenset({"POST", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class AdminPolicy:
 
     allow_remote: bool = False
     token: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.token is not None and not self.token:
+            raise ValueError("an empty admin token would admit every client that sends an empty header")
 
     def check(self, request: ApiRequest) -> None:
         """Refuse with 403 a client the policy does not admit."""
@@ -55,6 +62,17 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address.split("%", maxsplit=1)[0]).is_loopback
     except ValueError:
         return False
+
+
+def require_json(request: ApiRequest) -> None:
+    """415 unless the request says ``Content-Type: application/json``.
+
+    A web page may send text/plain, a form or multipart to any address without asking; for JSON its browser
+    must first send a preflight, which the admin API never answers.
+    """
+    if request.mimetype != "application/json":
+        raise ApiError(415, "The admin API takes POST and DELETE calls with Content-Type: application/json only "
+                            "(so that no web page can send them without its browser asking first)")
 
 
 AdminHandler = Callable[[Control, ApiRequest], Any]

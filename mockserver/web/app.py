@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,7 +21,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from contracts.errors import ContractViolation
+from contracts.errors import ContractError, ContractViolation
 from contracts.scenario import Scenario, resolve_scenario
 from contracts.validation import Contract, default_contract
 from mockserver.control import Control
@@ -28,7 +29,14 @@ from mockserver.domain.clock import Clock, SystemClock
 from mockserver.domain.engine import Engine
 from mockserver.domain.errors import DomainError
 from mockserver.domain.profiles import Profile, profile_named
-from mockserver.web.admin import ADMIN_HANDLERS, ADMIN_PREFIX, AdminPolicy, admin_not_found
+from mockserver.web.admin import (
+    ADMIN_HANDLERS,
+    ADMIN_PREFIX,
+    STATE_CHANGING,
+    AdminPolicy,
+    admin_not_found,
+    require_json,
+)
 from mockserver.web.auth import Authenticator
 from mockserver.web.encoding import JSON_TYPE, encode
 from mockserver.web.errors import ApiError, from_domain, from_werkzeug
@@ -38,6 +46,7 @@ from mockserver.web.journal import Journal
 from mockserver.web.memo import Memo
 from mockserver.web.requests import ApiRequest
 from mockserver.web.routing import routes
+from mockserver.web.sites import SitePolicy
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -64,7 +73,7 @@ class MockApp:
     """The mock of the Jobs API as a WSGI application; build it with ``create_app``."""
 
     def __init__(self, control: Control, *, authenticator: Authenticator, admin: AdminPolicy,
-                 validate_responses: bool) -> None:
+                 validate_responses: bool, sites: SitePolicy | None = None) -> None:
         self.control = control
         self.engine = control.engine
         self.contract = control.contract
@@ -72,6 +81,8 @@ class MockApp:
         self.faults = control.faults
         self.authenticator = authenticator
         self.admin = admin
+        #: The names the server answers to, and the origins it trusts (web.sites).
+        self.sites = sites if sites is not None else SitePolicy()
         self.validate_responses = validate_responses
         self.errors: deque[ServerError] = deque(maxlen=100)
         self._errors_lock = threading.Lock()
@@ -86,6 +97,8 @@ class MockApp:
         #: How a latency fault waits (tests replace it); ``wake`` ends every wait of ``pause`` at once.
         self.sleep: Callable[[float], None] = self.pause
         self._awake = threading.Event()
+        #: The wall clock, in epoch ms: only for the journal's wallTime, never for the mock's behaviour.
+        self.wall_ms: Callable[[], int] = lambda: _wall_ns() // 1_000_000
         #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
         self.on_error: Callable[[ServerError], None] | None = None
 
@@ -114,19 +127,27 @@ class MockApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = ApiRequest(environ)
         path = environ.get("PATH_INFO", "") or "/"
+        try:
+            self.sites.check_host(environ.get("HTTP_HOST"))
+        except ApiError as refused:  # a request for another name (DNS rebinding): not this server's business
+            response = Response(refused.body(), refused.code, refused.extra_headers, content_type=JSON_TYPE)
+            return response(environ, start_response)
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             response = self._admin(request, path)
+        elif request.method == "OPTIONS" and self.sites.cors_origins and \
+                "Access-Control-Request-Method" in request.headers:
+            response = self._preflight(request, path)
         else:
-            response = self._api(request, path)
+            return self._send(environ, start_response, *self._api(request, path))
         return response(environ, start_response)
 
-    def _api(self, request: ApiRequest, path: str) -> Response:
+    def _api(self, request: ApiRequest, path: str) -> tuple[int, Mapping[str, str], bytes]:
         operation: str | None = None
         user: str | None = None
         headers: Mapping[str, str] = {}
         self.engine.forget_cue()
         try:
-            operation = self._match(request, _not_found(path))
+            operation = self._match(request, _not_found)
             caller = self.authenticator.caller(request.headers.get("Authorization"), request.headers.get("Project"))
             user = caller.username
             self._apply_fault(operation)
@@ -143,36 +164,62 @@ class MockApp:
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
             answer = self._error(error, request, path, operation)
             status, body, headers = answer.code or 500, answer.body(), answer.extra_headers
+        if self.sites.cors_origins:
+            headers = {**headers, **self.sites.cors_headers(request.headers.get("Origin"))}
         cue = self.engine.cue()
-        self.journal.record(clock_ms=self.engine.clock.now_ms(), method=request.method, path=path,
+        self.journal.record(clock_ms=self.engine.clock.now_ms(), wall_ms=self.wall_ms(), method=request.method,
+                            path=path,
                             query=request.environ.get("QUERY_STRING", ""), operation=operation, user=user,
                             status=status, request=request.body_read, response=body,
                             script=None if cue is None else cue.describe())
-        return Response(body, status, headers, content_type=JSON_TYPE)
+        return status, headers, body
+
+    @staticmethod
+    def _send(environ: WSGIEnvironment, start_response: StartResponse, status: int, headers: Mapping[str, str],
+              body: bytes) -> list[bytes]:
+        """An API answer, written directly: Werkzeug's Response object cost a third of a retrieve's time in the app
+        (benchmarks/RESULTS.md, "request path"), for a body that is always JSON bytes of a known length."""
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
+                       [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body))), *headers.items()])
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def _admin(self, request: ApiRequest, path: str) -> Response:
         try:
             self.admin.check(request)
-            endpoint = self._match(request, admin_not_found())
+            self.sites.check_admin_origin(request.headers.get("Origin"), request.headers.get("Host"))
+            endpoint = self._match(request, lambda path: admin_not_found())
             handler = ADMIN_HANDLERS.get(endpoint)
             if handler is None:
                 raise ApiError(404, admin_not_found())
+            if request.method in STATE_CHANGING:
+                require_json(request)
             return Response(encode(handler(self.control, request)), 200, content_type=JSON_TYPE)
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
             answer = self._error(error, request, path, None)
             return Response(answer.body(), answer.code, answer.extra_headers, content_type=JSON_TYPE)
 
-    def _match(self, request: ApiRequest, not_found: str) -> str:
+    def _preflight(self, request: ApiRequest, path: str) -> Response:
+        """A browser asks whether a page of its origin may call the Jobs API (only with ``--cors``)."""
+        try:
+            methods = self._routes.allowed_methods(path)
+            if not methods:
+                raise ApiError(404, "Not Found")
+            headers = self.sites.preflight(request.headers.get("Origin"), sorted(methods))
+        except ApiError as refused:
+            return Response(refused.body(), refused.code, refused.extra_headers, content_type=JSON_TYPE)
+        return Response(b"", 204, headers)
+
+    def _match(self, request: ApiRequest, not_found: Callable[[str], str]) -> str:
         path, method = request.path, request.method
         return self._matched.get((path, method), lambda: self._route(path, method, not_found))
 
-    def _route(self, path: str, method: str, not_found: str) -> str:
+    def _route(self, path: str, method: str, not_found: Callable[[str], str]) -> str:
         try:
             endpoint, _ = self._routes.match(path, method)
         except RequestRedirect:
-            raise ApiError(404, not_found) from None
+            raise ApiError(404, not_found(path)) from None
         except HTTPException as error:
-            raise from_werkzeug(error, not_found) from None
+            raise from_werkzeug(error, not_found(path)) from None
         return str(endpoint)
 
     def _encode(self, payload: object) -> bytes:
@@ -214,6 +261,7 @@ class MockApp:
 
 
 _JOBS_API = "/api/jobs"
+_wall_ns = time.time_ns  # bound once: the journal's wallTime only, never the mock's behaviour
 
 
 def _not_found(path: str) -> str:
@@ -230,13 +278,21 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
                users: Mapping[str, str] | None = None,
                scenario_dirs: Sequence[str | Path] = (), journal_size: int = 1000,
                admin: AdminPolicy | None = None, validate_responses: bool = False,
-               contract: Contract | None = None) -> MockApp:
+               contract: Contract | None = None, allowed_hosts: Iterable[str] = (),
+               cors_origins: Iterable[str] = ()) -> MockApp:
     """Build the mock: a scenario (by name, or the seed), a profile and era (the scenario's unless given), a clock.
 
     The clock is virtual, starting at the scenario's start, unless ``clock`` is given or ``real_clock`` is set.
-    ``users`` maps bearer tokens to usernames; without it any non-empty token is accepted.
+    ``users`` maps bearer tokens to usernames; without it any non-empty token is accepted. The server answers to
+    loopback names and ``allowed_hosts``; pages of ``cors_origins`` may call the Jobs API from a browser
+    (``ValueError`` for a name or origin that is malformed). ``ContractError`` for an unknown scenario or a
+    scenario folder that does not exist.
     """
     folders = tuple(Path(folder) for folder in scenario_dirs)
+    for folder in folders:
+        if not folder.is_dir():
+            raise ContractError(f"the scenario folder {folder} "
+                                + ("is not a folder" if folder.exists() else "does not exist"))
     if scenario is None:
         scenario = DEFAULT_SCENARIO
     if isinstance(scenario, str):
@@ -251,5 +307,5 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
                       contract=contract, scenario_dirs=folders)
     control.faults.replace(control.scenario_faults(scenario))
     return MockApp(control, authenticator=Authenticator(users), admin=admin or AdminPolicy(),
-                   validate_responses=validate_responses)
+                   validate_responses=validate_responses, sites=SitePolicy(allowed_hosts, cors_origins))
 

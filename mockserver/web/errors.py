@@ -25,7 +25,10 @@ from mockserver.web.encoding import JSON_TYPE, encode
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = ["ApiError", "error_body", "from_domain", "from_werkzeug"]
+__all__ = ["TOO_LARGE", "ApiError", "error_body", "from_domain", "from_werkzeug"]
+
+#: UCloud's ``why`` for a request past its size limit (REFERENCE.md §5).
+TOO_LARGE = "Request is too large!"
 
 _STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (UnknownJob, 404),
@@ -84,7 +87,7 @@ def from_werkzeug(error: HTTPException, not_found: str = "Not Found") -> ApiErro
         allowed: Iterable[str] = sorted(set(error.valid_methods or ()))
         return ApiError(405, "Method Not Allowed", headers={"Allow": ", ".join(allowed)})
     if isinstance(error, RequestEntityTooLarge):
-        return ApiError(413, "Payload Too Large")
+        return ApiError(413, TOO_LARGE)
     if status == 404:
         return ApiError(404, not_found)
     return ApiError(status, HTTP_STATUS_CODES.get(status, "Error"))

@@ -1,10 +1,26 @@
-"""A bounded record of the recent requests and what the mock answered, for tests and debugging."""
+"""A bounded record of the recent requests and what the mock answered, for tests, the page and debugging.
+
+Each entry (``Entry.to_dict``, what ``GET /_mock/journal`` and ``MockServer.journal`` give) has these fields:
+
+- ``seq``: its number since the journal was last cleared (1, 2, ...);
+- ``clockMs``: the mock's virtual clock when the answer was sent; ``wallTime``: the wall clock then (UTC, ISO);
+- ``method``, ``path``, ``query``: the request line (the query as sent);
+- ``operation``: the operationId the path and method name, or null for an unknown route;
+- ``user``: who the bearer token named, or null if it was refused before that;
+- ``status``: the answer's status; ``script``: which step of the scenario the request played (or why none);
+- ``request``, ``response``: the bodies as JSON values (null for an empty body);
+- ``requestText``, ``responseText``: present only when a body is not JSON or was clipped (bodies are kept up to
+  4 KiB; the text then ends with its full size), and ``request``/``response`` are null;
+- ``requestBytes``, ``responseBytes``: the full sizes of the bodies.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 __all__ = ["Entry", "Journal"]
@@ -12,9 +28,17 @@ __all__ = ["Entry", "Journal"]
 _BODY_LIMIT = 4096
 
 
-def _text(body: bytes, size: int) -> str:
+def _body(name: str, body: bytes, size: int) -> dict[str, Any]:
+    """The body as JSON under ``name``, or as text under ``nameText`` when it is not JSON or was clipped."""
+    if size == 0:
+        return {name: None}
+    if size <= _BODY_LIMIT:
+        try:
+            return {name: json.loads(body)}
+        except (ValueError, RecursionError):
+            pass
     text = body.decode("utf-8", errors="replace")
-    return text if size <= _BODY_LIMIT else text + f"... ({size} bytes)"
+    return {name: None, f"{name}Text": text if size <= _BODY_LIMIT else text + f"... ({size} bytes)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +47,7 @@ class Entry:
 
     seq: int
     clock_ms: int
+    wall_ms: int
     method: str
     path: str
     query: str
@@ -36,11 +61,14 @@ class Entry:
     script: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry as the admin API shows it."""
-        return {"seq": self.seq, "clockMs": self.clock_ms, "method": self.method, "path": self.path,
-                "query": self.query, "operation": self.operation, "user": self.user, "status": self.status,
-                "request": _text(self.request, self.request_size),
-                "response": _text(self.response, self.response_size), "script": self.script}
+        """The entry as the admin API shows it (the fields are listed in the module's docstring)."""
+        wall = datetime.fromtimestamp(self.wall_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+        return {"seq": self.seq, "clockMs": self.clock_ms, "wallTime": wall.replace("+00:00", "Z"),
+                "method": self.method, "path": self.path, "query": self.query, "operation": self.operation,
+                "user": self.user, "status": self.status, "script": self.script,
+                **_body("request", self.request, self.request_size),
+                **_body("response", self.response, self.response_size),
+                "requestBytes": self.request_size, "responseBytes": self.response_size}
 
 
 class Journal:
@@ -52,16 +80,16 @@ class Journal:
         self._seq = 0
         self._lock = threading.Lock()
 
-    def record(self, *, clock_ms: int, method: str, path: str, query: str, operation: str | None,
+    def record(self, *, clock_ms: int, wall_ms: int, method: str, path: str, query: str, operation: str | None,
                user: str | None, status: int, request: bytes, response: bytes, script: str | None = None) -> None:
-        """Add an entry (bodies are clipped to 4 KiB)."""
+        """Add an entry (bodies and the query are clipped to 4 KiB)."""
         if self.capacity <= 0:
             return
         with self._lock:
             self._seq += 1
-            self._entries.append(Entry(self._seq, clock_ms, method, path, query[:_BODY_LIMIT], operation, user,
-                                       status, request[:_BODY_LIMIT], len(request), response[:_BODY_LIMIT],
-                                       len(response), script))
+            self._entries.append(Entry(self._seq, clock_ms, wall_ms, method, path[:_BODY_LIMIT], query[:_BODY_LIMIT],
+                                       operation, user, status, request[:_BODY_LIMIT], len(request),
+                                       response[:_BODY_LIMIT], len(response), script))
 
     def clear(self) -> None:
         """Forget every entry."""

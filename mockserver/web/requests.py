@@ -19,7 +19,7 @@ from contracts.errors import ContractViolation
 from contracts.shape import prune
 from contracts.validation import Contract
 from contracts.wire import decode_query
-from mockserver.web.errors import ApiError
+from mockserver.web.errors import TOO_LARGE, ApiError
 
 __all__ = ["MAX_BODY_BYTES", "ApiRequest", "bad_request", "parse_json", "typed_query"]
 
@@ -42,7 +42,7 @@ class ApiRequest(Request):
             # A streamed (chunked) body: Werkzeug's limited stream would cut it at the limit without a word.
             raw = bytes(self.environ["wsgi.input"].read(MAX_BODY_BYTES + 1))
             if len(raw) > MAX_BODY_BYTES:
-                raise ApiError(413, "Payload Too Large")
+                raise ApiError(413, TOO_LARGE)
             self.body_read = raw
         else:
             self.body_read = self.get_data(cache=True)

@@ -66,9 +66,10 @@ class Live:
                 headers: Mapping[str, str] | None = None, token: str | None = TOKEN) -> Answer:
         """One request on a fresh connection (JSON ``body``, or raw ``data``)."""
         sent = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        sent.update(headers or {})
         if body is not None:
             data = json.dumps(body).encode("utf-8")
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
         connection = self.connect()
         try:
             return send(connection, method, target, data, sent)

@@ -27,7 +27,7 @@ THREADS = 16
 SERVER_THREADS = 8
 QUEUE_DELAY_MS = 5_000
 HOUR_MS = 3_600_000
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
 @pytest.fixture(params=[("docs", "loop"), ("ucloud", "pool")], ids=["docs-in-the-loop", "ucloud-in-the-pool"])

@@ -52,7 +52,7 @@ def raw(method: str, target: str | bytes, body: bytes = b"", *headers: bytes, le
         token: bytes | None = TOKEN.encode()) -> bytes:
     """One HTTP/1.1 request as bytes, closing the connection after the answer."""
     target_bytes = target if isinstance(target, bytes) else target.encode("ascii")
-    lines = [method.encode("ascii") + b" " + target_bytes + b" HTTP/1.1", b"Host: mock", b"Connection: close"]
+    lines = [method.encode("ascii") + b" " + target_bytes + b" HTTP/1.1", b"Host: localhost", b"Connection: close"]
     if token is not None:
         lines.append(b"Authorization: Bearer " + token)
     lines.extend(headers)
@@ -67,8 +67,8 @@ def post(path: str, body: bytes, *headers: bytes) -> bytes:
 
 
 def post_json(path: str, document: Any, *headers: bytes) -> bytes:
-    """A POST of ``document`` as JSON."""
-    return raw("POST", path, json.dumps(document).encode(), *headers)
+    """A POST of ``document`` as JSON (saying so: the admin API takes nothing else)."""
+    return raw("POST", path, json.dumps(document).encode(), b"Content-Type: application/json", *headers)
 
 
 class _Received:
@@ -204,10 +204,10 @@ CORPUS: dict[str, Hostile] = {
     "1001 creates": Hostile(post_json("/api/jobs", {"items": [job_spec()] * 1001}), 400,
                             why="Request cannot exceed 1000 items"),
     "no items": Hostile(post_json("/api/jobs/extend", {"items": []}), 400, why="Request must not be empty"),
-    "a body over 1 MiB": Hostile(post("/api/jobs", OVER_1_MIB), 413, why="Payload Too Large"),
+    "a body over 1 MiB": Hostile(post("/api/jobs", OVER_1_MIB), 413, why="Request is too large!"),
     "a chunked body over 1 MiB": Hostile(
         raw("POST", "/api/jobs", b"%x\r\n" % len(OVER_1_MIB) + OVER_1_MIB + b"\r\n0\r\n\r\n",
-            b"Transfer-Encoding: chunked", length=False), 413, why="Payload Too Large"),
+            b"Transfer-Encoding: chunked", length=False), 413, why="Request is too large!"),
     "Content-Length of 5000 digits": Hostile(raw("POST", "/api/jobs", b"", b"Content-Length: " + b"9" * 5000,
                                                  length=False), 400),
     "Content-Length past the wire limit": Hostile(
@@ -275,7 +275,8 @@ CORPUS: dict[str, Hostile] = {
     "clock advanced by a string": Hostile(post_json("/_mock/clock", {"advanceMs": "1h"}), 400),
     "a fault for an operation that is a list": Hostile(
         post_json("/_mock/faults", {"faults": [{"operation": [], "status": 503}]}), 400, names=("operation",)),
-    "admin body nested 10,000 deep": Hostile(post("/_mock/faults", DEEP_OBJECT), 400, names=("nested",)),
+    "admin body nested 10,000 deep": Hostile(post("/_mock/faults", DEEP_OBJECT, b"Content-Type: application/json"),
+                                             400, names=("nested",)),
 }
 
 

@@ -73,8 +73,10 @@ def _call(host: str, port: int, method: str, target: str, body: Any = None, *,
     connection = http.client.HTTPConnection(host, port, timeout=IO_TIMEOUT,
                                             source_address=(source, 0) if source else None)
     try:
+        sent = {"Authorization": "Bearer t"} if body is None else {"Authorization": "Bearer t",
+                                                                   "Content-Type": "application/json"}
         connection.request(method, target, body=None if body is None else json.dumps(body),
-                           headers={"Authorization": "Bearer t", **(headers or {})})
+                           headers={**sent, **(headers or {})})
         response = connection.getresponse()
         return response.status, json.loads(response.read())
     finally:
@@ -152,14 +154,15 @@ def test_the_admin_api_refuses_a_client_on_a_real_non_loopback_address() -> None
 @needs_non_loopback
 def test_admin_token_opens_the_admin_api_to_a_remote_client_that_sends_it() -> None:
     assert NON_LOOPBACK is not None
-    with serving("--host", NON_LOOPBACK, "--admin-token", "s3cret") as server:
+    token = "s3cret-of-sixteen"
+    with serving("--host", NON_LOOPBACK, "--admin-token", token) as server:
         call = {"host": NON_LOOPBACK, "port": server.port, "source": NON_LOOPBACK}
         assert _call(**call, method="GET", target="/_mock/clock")[0] == 403
-        for wrong in ("", "S3CRET", "s3cre", "s3cret2"):  # (spaces around a header value are not part of it)
+        for wrong in ("", token.upper(), token[:-1], token + "2"):  # (spaces around a header value are not part of it)
             assert _call(**call, method="GET", target="/_mock/clock", headers={"X-Mock-Admin-Token": wrong})[0] \
                 == 403, wrong
         status, clock = _call(**call, method="POST", target="/_mock/clock", body={"advanceMs": 1000},
-                              headers={"X-Mock-Admin-Token": "s3cret"})
+                              headers={"X-Mock-Admin-Token": token})
         assert (status, clock["nowMs"]) == (200, 1633329776235 + 1000)
 
 

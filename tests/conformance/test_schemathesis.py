@@ -1,7 +1,8 @@
 """Schemathesis, an independent tester, against the mock: 0 failures in every phase (issue 5 §1).
 
 Schemathesis runs as a library with all of its checks, in process (the WSGI transport) and over a real socket
-(a ``HttpServer`` on loopback): the examples, coverage and fuzzing phases for every operation, then the stateful
+(a ``HttpServer`` on loopback): the examples, coverage and fuzzing phases for every operation (the coverage
+phase in process only: its boundary values are about the app), then the stateful
 phase, driven by the spec's OpenAPI links (``schema.as_state_machine()``). The mock accepts one configured token
 only, so that ``ignored_auth`` (a made-up token must get 401) means something. Runs are derandomized with a fixed
 seed and bounded in examples, so each run sends the same requests.
@@ -59,22 +60,28 @@ from mockserver.web.app import MockApp, create_app  # noqa: E402
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "jobs.yaml"
 SEED = 20261128
-FUZZING_EXAMPLES = 40  # per operation and transport; examples and coverage add their own cases
-STATEFUL_EXAMPLES = 25  # scenarios per transport
+FUZZING_EXAMPLES = 40  # per operation, in process; examples and coverage add their own cases
+STATEFUL_EXAMPLES = 25  # scenarios, in process
+# Over a socket the same app answers: fewer examples there test the server under it (and the coverage phase's
+# boundary values, which are about the app, run in process only).
+SOCKET_FUZZING_EXAMPLES = 10
+SOCKET_STATEFUL_EXAMPLES = 8
 STATEFUL_STEPS = 6
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": SEED,
-    "headers": {"Authorization": f"Bearer {TOKEN}"},
-    "generation": {"mode": "all", "deterministic": True, "database": "none"},
-    "phases": {
-        "examples": {"enabled": True},
-        "coverage": {"enabled": True},
-        "fuzzing": {"enabled": True, "generation": {"max-examples": FUZZING_EXAMPLES}},
-        "stateful": {"enabled": True, "max-steps": STATEFUL_STEPS,
-                     "generation": {"max-examples": STATEFUL_EXAMPLES}},
-    },
-})
+def _config(fuzzing: int, stateful: int, coverage: bool = True) -> Any:
+    return schemathesis.Config.from_dict({
+        "seed": SEED,
+        "headers": {"Authorization": f"Bearer {TOKEN}"},
+        "generation": {"mode": "all", "deterministic": True, "database": "none"},
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": coverage},
+            "fuzzing": {"enabled": True, "generation": {"max-examples": fuzzing}},
+            "stateful": {"enabled": True, "max-steps": STATEFUL_STEPS, "generation": {"max-examples": stateful}},
+        },
+    })
+
+
 BULK_ID_KEYS = {"jobs.extend": "jobId", "jobs.terminate": "id", "jobs.suspend": "id", "jobs.unsuspend": "id"}
 
 
@@ -226,9 +233,11 @@ class InProcess:
 
 
 IN_PROCESS = InProcess()
-wsgi_schema = schemathesis.openapi.from_path(str(SPEC_PATH), config=CONFIG)
+wsgi_schema = schemathesis.openapi.from_path(str(SPEC_PATH), config=_config(FUZZING_EXAMPLES, STATEFUL_EXAMPLES))
 wsgi_schema.app = IN_PROCESS
-socket_schema = schemathesis.openapi.from_path(str(SPEC_PATH), config=CONFIG)
+socket_schema = schemathesis.openapi.from_path(str(SPEC_PATH),
+                                              config=_config(SOCKET_FUZZING_EXAMPLES, SOCKET_STATEFUL_EXAMPLES,
+                                                             coverage=False))
 
 
 @dataclass
@@ -279,7 +288,7 @@ def test_over_a_socket(case: Any, over_a_socket: Target) -> None:
                            additional_checks=over_a_socket.checks.additional)
 
 
-def _run_stateful(schema: Any, target: Target) -> None:
+def _run_stateful(schema: Any, target: Target, examples: int) -> None:
     checks = target.checks
 
     class Conformance(schema.as_state_machine()):  # type: ignore[misc]
@@ -292,17 +301,17 @@ def _run_stateful(schema: Any, target: Target) -> None:
                                    additional_checks=[*checks.additional, *(additional_checks or [])],
                                    transport_kwargs=kwargs or None, recorder=self.recorder)
 
-    Conformance.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
+    Conformance.run(settings=settings(max_examples=examples, stateful_step_count=STATEFUL_STEPS,
                                       derandomize=True, database=None, deadline=None,
                                       suppress_health_check=list(HealthCheck)))
 
 
 def test_stateful_in_process(in_process: Target) -> None:
-    _run_stateful(wsgi_schema, in_process)
+    _run_stateful(wsgi_schema, in_process, STATEFUL_EXAMPLES)
 
 
 def test_stateful_over_a_socket(over_a_socket: Target) -> None:
-    _run_stateful(socket_schema, over_a_socket)
+    _run_stateful(socket_schema, over_a_socket, SOCKET_STATEFUL_EXAMPLES)
 
 
 # ---------------------------------------------------------------------------------------------- the decisions

@@ -20,7 +20,7 @@ import pytest
 
 from contracts.cli.verify import VerifyOptions, verify_transport
 from contracts.cli.verify_output import summary
-from contracts.scenario import resolve_scenario
+from contracts.scenario import list_scenarios, resolve_scenario
 from contracts.testing.control import Stage
 from contracts.testing.report import Finding, Observer, Report
 from contracts.testing.statemachine import Target
@@ -285,7 +285,7 @@ def test_the_mock_is_put_back_after_a_failure_or_ctrl_c(at: int) -> None:
 
 def test_a_scenario_the_mock_cannot_load_by_name_is_reported_not_restored(tmp_path: Path) -> None:
     own = tmp_path / "own.yaml"
-    own.write_text(Path(resolve_scenario("blank").source).read_text().replace("name: blank", "name: my-own-flow"))
+    own.write_text(list_scenarios()["blank"].read_text().replace("name: blank", "name: my-own-flow"))
     transport, app = mock("docs", scenario=resolve_scenario(str(own), allow_paths=True))
     _, lines = run(transport, examples=2)
     assert any(line.startswith("could not put the mock back on my-own-flow (docs profile): unknown scenario "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from tests.mockserver.support import (
     job_spec,
 )
 
+JSON = {"Content-Type": "application/json"}  # the admin API takes POST and DELETE calls as JSON only
+
 # ---------------------------------------------------------------------------------------------- reset
 
 
@@ -26,7 +29,7 @@ def test_reset_forgets_every_job_and_restarts_the_scenario(make_app: AppFactory)
     client.create(job_spec(), job_spec())
     client.advance(3 * HOUR_MS)
     client.post("/_mock/faults", {"faults": [{"operation": "jobs.browse", "latencyMs": 10}]})
-    response = client.post("/_mock/reset")
+    response = client.post("/_mock/reset", {})
     assert response.status_code == 200
     assert response.json == {"scenario": "extend-and-terminate", "profile": "ucloud", "era": "2021", "nowMs": T0,
                              "jobs": 0, "requests": 0, "script": {"played": 0, "steps": 0, "next": None}}
@@ -75,13 +78,19 @@ def test_the_journal_records_requests_and_answers(client: ApiClient) -> None:
     assert (create["method"], create["path"], create["operation"], create["status"]) == (
         "POST", "/api/jobs", "jobs.create", 200)
     assert (create["user"], create["clockMs"]) == ("user", T0)
-    assert '"acme-web-application"' in create["request"]
-    assert create["response"] == f'{{"responses":[{{"id":"{job_id}"}}]}}'
+    assert create["request"]["items"][0]["application"] == {"name": "acme-web-application", "version": "1.0.0"}
+    assert create["response"] == {"responses": [{"id": job_id}]}
+    assert (create["requestBytes"], create["responseBytes"]) == (len(json.dumps(create["request"])),
+                                                                 len(f'{{"responses":[{{"id":"{job_id}"}}]}}'))
+    assert "requestText" not in create
+    assert create["wallTime"].endswith("Z")
     assert (retrieve["query"], retrieve["clockMs"]) == (f"id={job_id}&includeUpdates=true", T0 + QUEUE_DELAY_MS)
-    assert (refused["status"], refused["user"]) == (401, None)
+    assert (retrieve["request"], retrieve["response"]["id"], retrieve["script"]) == (None, job_id, "no script")
+    assert (refused["status"], refused["user"], refused["response"]) == (
+        401, None, {"why": "Unauthorized", "errorCode": None})
     assert [entry["seq"] for entry in journal["entries"]] == [1, 2, 3]
     assert client.get("/_mock/journal?limit=1").json["entries"] == [refused]
-    assert client.request("DELETE", "/_mock/journal").json["entries"] == []
+    assert client.request("DELETE", "/_mock/journal", headers=JSON).json["entries"] == []
     assert client.get("/_mock/journal").json["recorded"] == 0
 
 
@@ -99,8 +108,15 @@ def test_the_journal_clips_big_bodies(client: ApiClient) -> None:
     name = "x" * 200
     client.create(*[job_spec(name=name)] * 100)
     (entry,) = client.get("/_mock/journal").json["entries"]
-    assert len(entry["request"]) < 5000
-    assert entry["request"].endswith("bytes)")
+    assert entry["request"] is None  # clipped, so no longer JSON: the text is kept instead
+    assert len(entry["requestText"]) < 5000
+    assert entry["requestText"].endswith(f"... ({entry['requestBytes']} bytes)")
+
+
+def test_a_body_that_is_not_json_is_kept_as_text(client: ApiClient) -> None:
+    client.request("POST", "/api/jobs", data=b"{not json")
+    (entry,) = client.get("/_mock/journal").json["entries"]
+    assert (entry["request"], entry["requestText"], entry["status"]) == (None, "{not json", 400)
 
 
 @pytest.mark.parametrize("limit", ["-1", "many", "1.5"])
@@ -154,7 +170,7 @@ def test_a_fault_for_every_operation_and_clearing_it(client: ApiClient) -> None:
     response = client.get("/api/jobs/browse")
     assert (response.status_code, response.json["why"]) == (500, "Internal Server Error")
     assert client.post("/api/jobs", {"items": [job_spec()]}).status_code == 500
-    assert client.request("DELETE", "/_mock/faults").json == {"faults": []}
+    assert client.request("DELETE", "/_mock/faults", headers=JSON).json == {"faults": []}
     assert client.get("/api/jobs/browse").status_code == 200
     assert client.app.take_errors() == []  # a forced 500 is not a bug of the mock
 
@@ -165,7 +181,7 @@ def test_faults_can_come_from_the_scenario(make_app: AppFactory, tmp_path: Path)
     client = ApiClient(make_app(scenario=str(path)))
     assert client.post("/api/jobs", {"items": [job_spec()]}).status_code == 502
     assert client.create_job()
-    client.post("/_mock/reset")  # the scenario's faults come back with it
+    client.post("/_mock/reset", {})  # the scenario's faults come back with it
     assert client.post("/api/jobs", {"items": [job_spec()]}).status_code == 502
 
 

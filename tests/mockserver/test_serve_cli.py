@@ -42,6 +42,8 @@ def call(url: str, method: str, target: str, body: bytes | None = None,
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=IO_TIMEOUT)
     try:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"  # the admin API takes JSON only
         connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
         return response.status, json.loads(response.read())

@@ -117,7 +117,7 @@ def test_keep_alive_serves_several_requests_on_one_connection(live_server: HttpS
         connection.close()
 
 
-REQUEST = b"GET /api/jobs/retrieve?id=1 HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer t\r\n"
+REQUEST = b"GET /api/jobs/retrieve?id=1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer t\r\n"
 
 
 @pytest.mark.parametrize(("data", "status"), [
@@ -177,7 +177,7 @@ def _abort(sock: socket.socket) -> None:
 
 
 def test_a_client_that_gives_up_half_way_does_not_stop_the_server(live_server: HttpServer) -> None:
-    create = (b"POST /api/jobs HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer t\r\n"
+    create = (b"POST /api/jobs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer t\r\n"
               b"Content-Length: %d\r\n\r\n" % len(CREATE_BODY))
     halves = [
         b"POST /api/jo",  # half a request line

@@ -32,16 +32,24 @@ def owner(client: ApiClient) -> dict[str, Any]:
 @pytest.mark.parametrize(("token", "username"), [
     ("anything", "user"),
     ("uc-api-token-123", "user"),
+    ("a.b", "user"),  # not three parts: not a JWT
     (unsigned_jwt(sub="alice", role="USER"), "alice"),
     (unsigned_jwt(sub="bob@example.org#1234"), "bob@example.org#1234"),
-    (unsigned_jwt(role="USER"), "user"),  # no sub
-    (unsigned_jwt(sub=5), "user"),
-    (unsigned_jwt(sub="  "), "user"),
-    ("a.b.c", "user"),  # shaped like a JWT, but not one
-    ("x." + _b64(["sub"]) + ".y", "user"),
 ])
 def test_without_users_any_non_empty_token_is_accepted(make_app: AppFactory, token: str, username: str) -> None:
     assert owner(ApiClient(make_app(), token=token)) == {"createdBy": username, "project": None}
+
+
+@pytest.mark.parametrize("token", [
+    unsigned_jwt(role="USER"),  # no sub
+    unsigned_jwt(sub=5),
+    unsigned_jwt(sub="  "),
+    "a.b.c",  # shaped like a JWT, but its payload is not base64url JSON
+    "x." + _b64(["sub"]) + ".y",
+])
+def test_without_users_a_jwt_without_a_usable_sub_is_401(make_app: AppFactory, token: str) -> None:
+    response = ApiClient(make_app(), token=token).get("/api/jobs/browse")
+    assert (response.status_code, response.json["why"]) == (401, "Unauthorized")
 
 
 def test_the_bearer_scheme_is_matched_ignoring_case(make_app: AppFactory) -> None:

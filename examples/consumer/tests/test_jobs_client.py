@@ -7,8 +7,6 @@ here sleeps.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from jobs_client import Duration, JobsClient, JobsError, Product
 
@@ -111,4 +109,4 @@ def test_what_the_client_sends_keeps_the_contract(client, ucloud_mock, ucloud_co
     assert all(entry["status"] == 200 for entry in sent)  # the mock checks query strings itself
     for entry in sent:
         if entry["method"] == "POST":
-            ucloud_contract.assert_request(entry["operation"], json.loads(entry["request"]))
+            ucloud_contract.assert_request(entry["operation"], entry["request"])
