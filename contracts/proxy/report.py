@@ -1,0 +1,92 @@
+"""The proxy's report at exit, in the formats of ``ucloud-jobs validate`` (``contracts.cli.report``).
+
+Each side of each call is one entry, as a file is for ``validate``: ``#3 POST /api/jobs/extend request`` and
+``... response``, with the findings of that side; a call the upstream never answered is an error entry. The
+ledger keeps at most ``capacity`` entries: past that, valid ones are only counted, so a long session costs
+bounded memory; entries with findings are kept up to twice that, and the rest counted as left out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from contracts.cli.checking import FileError, FileResult, Target
+from contracts.cli.report import render
+from contracts.errors import Violation
+from contracts.proxy.exchange import DIRECTIONS, Direction, Exchange, Finding
+
+__all__ = ["FAIL_ON", "TARGET", "Ledger"]
+
+#: What makes the run fail (exit 1): the client's violations, the service's (drift and upstream failures), or both.
+FAIL_ON: dict[str, tuple[Direction, ...]] = {"request": ("request",), "response": ("response", "upstream"),
+                                             "any": DIRECTIONS}
+TARGET = Target(schema="jobs.yaml", subject="the Jobs API contract")
+SUITE = "ucloud-jobs proxy"
+
+
+def _finding(finding: Finding) -> Violation:
+    return Violation(finding.pointer, finding.check, "", "", finding.message)
+
+
+@dataclass
+class Ledger:
+    """Every call's verdict, bounded; counts by direction."""
+
+    capacity: int = 10_000
+    _results: list[FileResult] = field(default_factory=list)
+    _counts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, exchange: Exchange, findings: list[Finding]) -> None:
+        """The verdict on one call."""
+        from contracts.cli.checking import Finding as Placed  # noqa: PLC0415 - the report's own finding type
+
+        entries = []
+        for direction in ("request", "response"):
+            mine = [Placed(_finding(finding)) for finding in findings if finding.direction == direction]
+            if direction == "response" and exchange.status is None:
+                continue
+            entries.append(FileResult(f"{exchange.label} {direction}", exchange.operation or "-", tuple(mine)))
+        if exchange.failure is not None:
+            entries.append(FileResult(f"{exchange.label} upstream", exchange.operation or "-",
+                                      error=FileError(exchange.failure)))
+        with self._lock:
+            self._counts["calls"] += 1
+            for finding in findings:
+                self._counts[finding.direction] += 1
+            if exchange.failure is not None:
+                self._counts["upstream"] += 1
+            for entry in entries:
+                limit = self.capacity if entry.valid else 2 * self.capacity
+                if len(self._results) < limit:
+                    self._results.append(entry)
+                else:
+                    self._counts["left out"] += 1
+
+    def count(self, direction: str) -> int:
+        """How many findings of ``direction`` (or upstream failures, or ``calls``) there were."""
+        with self._lock:
+            return self._counts[direction]
+
+    def failed(self, fail_on: str) -> bool:
+        """Whether the run fails under ``--fail-on``."""
+        return any(self.count(direction) for direction in FAIL_ON[fail_on])
+
+    def summary(self) -> str:
+        """One line: calls, findings by direction, upstream failures, what was left out."""
+        with self._lock:
+            counts = dict(self._counts)
+        line = (f"ucloud-jobs proxy: {counts.get('calls', 0)} calls, {counts.get('request', 0)} request violations "
+                f"(the client's), {counts.get('response', 0)} response violations (drift), "
+                f"{counts.get('upstream', 0)} upstream failures")
+        if counts.get("left out"):
+            line += f"; {counts['left out']} entries left out of the report"
+        return line
+
+    def render(self, report_format: str) -> str:
+        """The report, in a format of ``ucloud-jobs validate``."""
+        with self._lock:
+            results = list(self._results)
+        return render(report_format, results, TARGET, quiet=report_format == "text", suite=SUITE)
