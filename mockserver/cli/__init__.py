@@ -19,6 +19,7 @@ from typing import NoReturn, cast
 from contracts.cli.scenarios import add_scenarios_command
 from contracts.cli.validate import add_commands as add_contract_commands
 from contracts.cli.verify import add_verify_command
+from mockserver.cli.proxy import add_proxy_command
 from mockserver.cli.serve import add_serve_command
 from mockserver.remote import HttpControl
 
@@ -34,6 +35,7 @@ COMMANDS: tuple[Register, ...] = (
     add_contract_commands,
     add_scenarios_command,
     functools.partial(add_verify_command, control_for=HttpControl.probe),
+    add_proxy_command,
 )
 
 _INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
