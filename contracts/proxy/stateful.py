@@ -33,35 +33,57 @@ def _states(updates: Iterable[Mapping[str, Any]]) -> list[str]:
     return [str(update["state"]) for update in updates if isinstance(update, Mapping) and update.get("state")]
 
 
-def state_path(before: Job | None, after: Job) -> list[str]:
-    """The states the job went through from ``before`` to ``after``, as far as the views tell.
+def state_path(before: Job | None, after: Job) -> list[str] | None:
+    """The states the job went through from ``before`` to ``after``, one move at a time, or None when the views
+    do not tell (UCloud sends updates only with includeUpdates=true, so the states in between may be unseen).
 
-    The updates ``after`` has beyond those of ``before`` name the states in between; without updates (UCloud
-    sends them only with includeUpdates=true), only the two ends are known.
+    Without ``before``, the path is the job's own history: its updates' states, then its state.
     """
-    updates = after.get("updates") or []
+    updates = list(after.get("updates") or [])
     if before is None:
-        path = _states(updates)
+        path = [*_states(updates), str(after["status"]["state"])]
     else:
-        earlier = before.get("updates") or []
-        new = updates[len(earlier):] if list(updates[: len(earlier)]) == list(earlier) else []
-        path = [str(before["status"]["state"]), *_states(new)]
-    path.append(str(after["status"]["state"]))
+        earlier = list(before.get("updates") or [])
+        if not earlier or updates[: len(earlier)] != earlier:
+            return None
+        path = [str(before["status"]["state"]), *_states(updates[len(earlier):]), str(after["status"]["state"])]
     return [state for index, state in enumerate(path) if index == 0 or state != path[index - 1]]
 
 
+def _reachable(vocabulary: Vocabulary, source: str, target: str) -> bool:
+    seen, frontier = {source}, [source]
+    while frontier:
+        state = frontier.pop()
+        for following in vocabulary.transitions.get(state, ()):
+            if following not in seen:
+                seen.add(following)
+                frontier.append(following)
+    return target in seen or source not in vocabulary.transitions
+
+
 def check_transitions(before: Job | None, after: Job, vocabulary: Vocabulary | None = None) -> None:
-    """Every move of the job's state that the views show is one the contract allows (``x-transitions``)."""
+    """Every move of the job's state that the views show is one the contract allows (``x-transitions``); where
+    the views do not show the moves, the new state can at least be reached from the old one."""
     vocabulary = vocabulary or default_vocabulary()
     path = state_path(before, after)
+    if path is None:
+        assert before is not None
+        check_transitions(None, after, vocabulary)  # the job's own history
+        source, target = str(before["status"]["state"]), str(after["status"]["state"])
+        if not _reachable(vocabulary, source, target):
+            raise InvariantViolation("a state moves only as JobState allows", str(after["id"]),
+                                     f"the job went from {source} to {target}, which no moves of JobState allow",
+                                     "/status/state", source, target)
+        return
     for source, target in itertools.pairwise(path):
         allowed = vocabulary.transitions.get(source)
         if allowed is None or target in allowed:
-            continue  # an unknown state is check_state_known's to report
-        moves = ", ".join(sorted(allowed)) or "nowhere (it is final)"
+            continue  # an unknown state is the schema's to report
+        moves = ", ".join(sorted(allowed))
+        rule = f"{source} moves only to {moves}" if allowed else f"{source} is final and moves nowhere"
         raise InvariantViolation("a state moves only as JobState allows", str(after["id"]),
-                                 f"the job went from {source} to {target}; {source} moves only to {moves}",
-                                 "/status/state", f"one of {moves}" if allowed else source, target)
+                                 f"the job went from {source} to {target}; {rule}", "/status/state",
+                                 f"one of {moves}" if allowed else source, target)
 
 
 @dataclass

@@ -66,6 +66,8 @@ class Upstream:
         if self.scheme == "https":
             self._context = ssl.create_default_context(cafile=cacert)  # cacert alone, else the system's store
         self._local = threading.local()
+        self._open: set[http.client.HTTPConnection] = set()  # every thread's, so that close() closes them all
+        self._open_lock = threading.Lock()
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's connection, and whether it was used before."""
@@ -78,12 +80,16 @@ class Upstream:
         else:
             connection = http.client.HTTPConnection(self.hostname, self.port, timeout=self.timeout)
         self._local.connection = connection
+        with self._open_lock:
+            self._open.add(connection)
         return connection, False
 
     def _drop(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
+            with self._open_lock:
+                self._open.discard(connection)
         self._local.connection = None
 
     def send(self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes) -> Answer:
@@ -134,9 +140,12 @@ class Upstream:
         if isinstance(error, TimeoutError | socket.timeout):
             return UpstreamFailure(504, "UPSTREAM_TIMEOUT",
                                    f"Gateway Timeout: {where} did not answer within {self.timeout:g} s")
-        if isinstance(error, ssl.SSLError | ssl.CertificateError):
-            reason = getattr(error, "verify_message", None) or getattr(error, "reason", None) or str(error)
-            return UpstreamFailure(502, "UPSTREAM_TLS", f"Bad Gateway: the TLS handshake with {where} failed: {reason}")
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return UpstreamFailure(502, "UPSTREAM_TLS", f"Bad Gateway: the TLS handshake with {where} failed: "
+                                                        f"certificate verify failed: {error.verify_message}")
+        if isinstance(error, ssl.SSLError):
+            return UpstreamFailure(502, "UPSTREAM_TLS", f"Bad Gateway: the TLS handshake with {where} failed: "
+                                                        f"{error.reason or error}")
         if isinstance(error, ConnectionRefusedError):
             return UpstreamFailure(502, "UPSTREAM_REFUSED", f"Bad Gateway: {where} refused the connection")
         if isinstance(error, socket.gaierror):
@@ -148,5 +157,8 @@ class Upstream:
         return UpstreamFailure(502, "UPSTREAM_UNREACHABLE", f"Bad Gateway: {where} cannot be reached: {error}")
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        self._drop()
+        """Close every thread's connection (the proxy is stopping)."""
+        with self._open_lock:
+            connections, self._open = list(self._open), set()
+        for connection in connections:
+            connection.close()
