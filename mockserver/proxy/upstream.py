@@ -63,6 +63,8 @@ class Upstream:
         #: The URL without credentials, for messages and the recording.
         self.url = f"{self.scheme}://{self.host_header}{self.prefix}"
         self._context: ssl.SSLContext | None = None
+        if cacert is not None and self.scheme != "https":
+            raise ValueError(f"a CA certificate is for an https upstream, and {self.url} is http")
         if self.scheme == "https":
             self._context = ssl.create_default_context(cafile=cacert)  # cacert alone, else the system's store
         self._local = threading.local()

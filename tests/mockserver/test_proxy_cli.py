@@ -1,0 +1,91 @@
+"""``ucloud-jobs proxy`` as people run it: the report and the exit code at Ctrl-C, and a recording of the seed
+flow that ``ucloud-jobs serve`` replays with the documented answers."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from mockserver.cli import main
+from mockserver.proxy import ProxyServer
+from mockserver.web.app import create_app
+from tests.contracts import broken
+from tests.mockserver.proxy_support import upstream
+from tests.mockserver.test_proxy import SEED, direct, play_seed
+from tests.serve_process import served
+
+TOKEN = "seed-flow-access-token"
+
+
+def test_the_seed_recorded_through_the_proxy_is_replayed_by_serve_with_the_documented_answers(tmp_path: Path
+                                                                                               ) -> None:
+    recording, report = tmp_path / "seed-recorded.yaml", tmp_path / "report.xml"
+    with served("--port", "0", "-q") as (_, mock_url), \
+            served("--port", "0", "--upstream", mock_url, "--record", str(recording), "--report", str(report),
+                   "--format", "junit", subcommand="proxy") as (proxy, proxy_url):
+        answers = play_seed(direct(proxy_url))
+        assert proxy.stop() == 0
+        err = proxy.stderr()
+    assert [json.loads(answer[2]) for answer in answers] == [step["response"] for step in SEED]
+    assert "ucloud-jobs proxy: 6 calls, 0 request violations (the client's), 0 response violations (drift), 0 " \
+           "upstream failures" in err
+    text = recording.read_text(encoding="utf-8")
+    assert TOKEN not in text
+    assert "Replaying it answers every recorded call JSON-equal to what the upstream answered." in text
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == ("ucloud-jobs proxy", "12", "0")
+    with served("--port", "0", "-q", "--scenario", str(recording)) as (_, replay_url):
+        replayed = play_seed(direct(replay_url))
+    assert [json.loads(answer[2]) for answer in replayed] == [step["response"] for step in SEED]
+
+
+@pytest.mark.parametrize(("fail_on", "status"), [("response", 1), ("any", 1), ("request", 0)])
+def test_the_exit_code_follows_fail_on(tmp_path: Path, fail_on: str, status: int) -> None:
+    report = tmp_path / "report.json"
+    with upstream(broken.wrong_type(create_app())) as url, \
+            served("--port", "0", "-q", "--upstream", url, "--fail-on", fail_on, "--report", str(report),
+                   "--format", "json", subcommand="proxy") as (proxy, proxy_url):
+        play_seed(direct(proxy_url))
+        assert proxy.stop() == status
+        err = proxy.stderr()
+    assert "ucloud-jobs proxy: violation: #2 jobs.retrieve response /createdAt: '1633329776235' is not of type " \
+           "integer" in err
+    files = json.loads(report.read_text(encoding="utf-8"))["files"]
+    assert [entry["file"] for entry in files if entry["status"] == "invalid"] == [
+        "#2 GET /api/jobs/retrieve response", "#4 GET /api/jobs/retrieve response",
+        "#6 GET /api/jobs/retrieve response"]
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail at once, instead of serving forever, if a usage error were to get as far as serving."""
+    def never(server: ProxyServer) -> None:
+        server.stop()
+        raise AssertionError("proxy went on to serve despite the usage error")
+    monkeypatch.setattr(ProxyServer, "serve_forever", never)
+
+
+@pytest.mark.usefixtures("no_proxy")
+@pytest.mark.parametrize(("args", "words"), [
+    (("--upstream", "ftp://example.org"), "--upstream/--cacert: 'ftp://example.org' is not an upstream URL"),
+    (("--upstream", "https://user:secret@example.org"), "the upstream URL must not hold credentials"),
+    (("--upstream", "http://127.0.0.1:1", "--report", "/no/such/folder/report.xml"),
+     "cannot write the report to /no/such/folder/report.xml: no such folder"),
+    (("--upstream", "https://127.0.0.1:1", "--cacert", "/no/such/cert.pem"), "--upstream/--cacert: [Errno 2]"),
+    (("--upstream", "http://127.0.0.1:1", "--cacert", "/no/such/cert.pem"), "a CA certificate is for an https "
+                                                                             "upstream"),
+    (("--upstream", "http://127.0.0.1:1", "--host", ""), "cannot listen on :0: '' is not an address"),
+])
+def test_a_usage_error_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                                             words: str) -> None:
+    assert main(["proxy", "--port", "0", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("ucloud-jobs proxy: error: ")
+    assert err.count("\n") == 1
+    assert words in err
+    assert "secret" not in err
