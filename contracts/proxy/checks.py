@@ -7,6 +7,7 @@ the contract does not document for the call, is drift between the contract and t
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,6 +23,8 @@ from contracts.wire import decode_query
 __all__ = ["JOBS_PREFIX", "Route", "TrafficChecker", "request_document"]
 
 JOBS_PREFIX = "/api/jobs"
+_QUERIES_KEPT = 512
+_QUERY_KEY_LIMIT = 2048
 _SINGLE_JOBS = ("jobs.retrieve",)
 _PAGES = ("jobs.browse", "jobs.search")
 
@@ -53,6 +56,26 @@ class TrafficChecker:
         self.contract = contract if contract is not None else default_contract()
         self.route = Route(self.contract)
         self.memory = JobMemory(capacity=jobs)
+        # Clients repeat their query strings: each is decoded once (the newest few hundred are kept).
+        self._queries: OrderedDict[tuple[str, str], tuple[Any, ContractViolation | None]] = OrderedDict()
+
+    def request_of(self, operation: Operation, exchange: Exchange) -> Any:
+        """What the client asked for (``request_document``), with GET queries decoded once per query string."""
+        if operation.method != "GET" or len(exchange.query) > _QUERY_KEY_LIMIT:
+            return request_document(operation, exchange.query, exchange.request)
+        key = (operation.operation_id, exchange.query)
+        found = self._queries.get(key)
+        if found is None:
+            try:
+                found = (request_document(operation, exchange.query, b""), None)
+            except ContractViolation as broken:
+                found = (None, broken)
+            self._queries[key] = found
+            if len(self._queries) > _QUERIES_KEPT:
+                self._queries.popitem(last=False)
+        if found[1] is not None:
+            raise found[1]
+        return found[0]
 
     def check(self, exchange: Exchange) -> list[Finding]:
         """Every finding about one call whose answer (or failure) is known."""
@@ -71,7 +94,7 @@ class TrafficChecker:
     def _request(self, exchange: Exchange, operation: Operation) -> tuple[list[Finding], Any]:
         name = operation.operation_id
         try:
-            request = request_document(operation, exchange.query, exchange.request)
+            request = self.request_of(operation, exchange)
         except ContractViolation as broken:
             return self._findings(exchange.seq, name, "request", broken.violations, "query"), None
         if operation.method == "GET" or operation.request_schema is None:
@@ -93,7 +116,7 @@ class TrafficChecker:
                                     f"(it documents {documented})", "status"))
         if exchange.method == "HEAD":
             return findings
-        is_json, body = parse_json(exchange.response)
+        is_json, body = exchange.parsed()
         if not is_json:
             findings.append(Finding(exchange.seq, name, "response", "", f"the {status} answer is not JSON", "json"))
             return findings

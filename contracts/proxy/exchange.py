@@ -15,18 +15,20 @@ Direction = Literal["request", "response", "upstream"]
 DIRECTIONS: tuple[Direction, ...] = ("request", "response", "upstream")
 
 
-def parse_json(body: bytes) -> tuple[bool, Any]:
-    """Whether ``body`` is one JSON document (UTF-8, no NaN), and the document."""
-    if not body.strip():
-        return False, None
-    try:
-        return True, json.loads(body, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        return False, None
-
-
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # json.loads would build one per call
+
+
+def parse_json(body: bytes) -> tuple[bool, Any]:
+    """Whether ``body`` is one JSON document (UTF-8, no NaN), and the document."""
+    try:
+        text = body.decode("utf-8")
+        return (True, _DECODER.decode(text)) if text.strip() else (False, None)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return False, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,12 @@ class Exchange:
     user: str | None = None
     project: str | None = None
     failure: str | None = None
+    #: The answer's body parsed (``parse_json``), when whoever made the exchange parsed it already.
+    answer: tuple[bool, Any] | None = None
+
+    def parsed(self) -> tuple[bool, Any]:
+        """Whether the answer is JSON, and the document."""
+        return self.answer if self.answer is not None else parse_json(self.response)
 
     @property
     def label(self) -> str:

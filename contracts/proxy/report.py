@@ -2,8 +2,8 @@
 
 Each side of each call is one entry, as a file is for ``validate``: ``#3 POST /api/jobs/extend request`` and
 ``... response``, with the findings of that side; a call the upstream never answered is an error entry. The
-ledger keeps at most ``capacity`` entries: past that, valid ones are only counted, so a long session costs
-bounded memory; entries with findings are kept up to twice that, and the rest counted as left out.
+ledger keeps at most ``capacity`` calls: past that, valid ones are only counted, so a long session costs
+bounded memory; calls with findings are kept up to twice that, and the rest counted as left out.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from contracts.cli.checking import FileError, FileResult, Target
+from contracts.cli.checking import Finding as Placed
 from contracts.cli.report import render
 from contracts.errors import Violation
 from contracts.proxy.exchange import DIRECTIONS, Direction, Exchange, Finding
@@ -30,40 +31,52 @@ def _finding(finding: Finding) -> Violation:
     return Violation(finding.pointer, finding.check, "", "", finding.message)
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One call as the report shows it; its FileResults are built only when a report is written."""
+
+    label: str
+    operation: str
+    findings: tuple[Finding, ...]
+    answered: bool
+    failure: str | None
+
+    def results(self) -> list[FileResult]:
+        entries = []
+        for direction in ("request", "response"):
+            if direction == "response" and not self.answered:
+                continue
+            mine = tuple(Placed(_finding(finding)) for finding in self.findings if finding.direction == direction)
+            entries.append(FileResult(f"{self.label} {direction}", self.operation, mine))
+        if self.failure is not None:
+            entries.append(FileResult(f"{self.label} upstream", self.operation, error=FileError(self.failure)))
+        return entries
+
+
 @dataclass
 class Ledger:
     """Every call's verdict, bounded; counts by direction."""
 
     capacity: int = 10_000
-    _results: list[FileResult] = field(default_factory=list)
+    _entries: list[_Entry] = field(default_factory=list)
     _counts: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, exchange: Exchange, findings: list[Finding]) -> None:
         """The verdict on one call."""
-        from contracts.cli.checking import Finding as Placed  # noqa: PLC0415 - the report's own finding type
-
-        entries = []
-        for direction in ("request", "response"):
-            mine = [Placed(_finding(finding)) for finding in findings if finding.direction == direction]
-            if direction == "response" and exchange.status is None:
-                continue
-            entries.append(FileResult(f"{exchange.label} {direction}", exchange.operation or "-", tuple(mine)))
-        if exchange.failure is not None:
-            entries.append(FileResult(f"{exchange.label} upstream", exchange.operation or "-",
-                                      error=FileError(exchange.failure)))
+        entry = _Entry(exchange.label, exchange.operation or "-", tuple(findings), exchange.status is not None,
+                       exchange.failure)
+        bad = bool(findings) or exchange.failure is not None
         with self._lock:
             self._counts["calls"] += 1
             for finding in findings:
                 self._counts[finding.direction] += 1
             if exchange.failure is not None:
                 self._counts["upstream"] += 1
-            for entry in entries:
-                limit = self.capacity if entry.valid else 2 * self.capacity
-                if len(self._results) < limit:
-                    self._results.append(entry)
-                else:
-                    self._counts["left out"] += 1
+            if len(self._entries) < (2 * self.capacity if bad else self.capacity):
+                self._entries.append(entry)
+            else:
+                self._counts["left out"] += 1
 
     def count(self, direction: str) -> int:
         """How many findings of ``direction`` (or upstream failures, or ``calls``) there were."""
@@ -82,11 +95,12 @@ class Ledger:
                 f"(the client's), {counts.get('response', 0)} response violations (drift), "
                 f"{counts.get('upstream', 0)} upstream failures")
         if counts.get("left out"):
-            line += f"; {counts['left out']} entries left out of the report"
+            line += f"; {counts['left out']} calls left out of the report"
         return line
 
     def render(self, report_format: str) -> str:
         """The report, in a format of ``ucloud-jobs validate``."""
         with self._lock:
-            results = list(self._results)
+            entries = list(self._entries)
+        results = [result for entry in entries for result in entry.results()]
         return render(report_format, results, TARGET, quiet=report_format == "text", suite=SUITE)

@@ -117,7 +117,11 @@ class JobMemory:
         """Check a new view of a job (valid against the contract) against the last one, then keep it; every
         invariant it breaks."""
         job_id = str(job.get("id"))
-        seen = self._jobs.pop(job_id, None)
+        seen = self._jobs.get(job_id)
+        if seen is not None and seen.before_extend is None and seen.job == job:
+            self._jobs.move_to_end(job_id)
+            return []  # the same view again: it holds wherever the last one held
+        self._jobs.pop(job_id, None)
         before = seen.job if seen is not None else None
         checks: list[Callable[[], None]] = [lambda: check_transitions(before, job, self.vocabulary)]
         if before is not None:

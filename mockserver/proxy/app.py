@@ -20,7 +20,7 @@ from http import HTTPStatus
 from typing import IO, TYPE_CHECKING
 
 from contracts.errors import ContractViolation
-from contracts.proxy.checks import TrafficChecker, request_document
+from contracts.proxy.checks import TrafficChecker
 from contracts.proxy.exchange import Exchange, Finding, parse_json
 from contracts.proxy.histories import Call
 from contracts.proxy.recording import Recorder
@@ -129,9 +129,11 @@ class ProxyApp:
         sent = self.wall_ms()
         started = time.perf_counter()
         failure: UpstreamFailure | None = None
+        parsed: tuple[bool, object] | None = None
         try:
             answer = self.upstream.send(method, path + (f"?{query}" if query else ""), request_headers(environ), body)
-            if operation is not None and method != "HEAD" and not parse_json(answer.body)[0]:
+            parsed = parse_json(answer.body) if operation is not None and method != "HEAD" else None
+            if operation is not None and parsed is not None and not parsed[0]:
                 failure = UpstreamFailure(502, "UPSTREAM_NOT_JSON", f"Bad Gateway: {self.upstream.url} answered "
                                                                     f"{answer.status} to {operation.operation_id} "
                                                                     "with a body that is not JSON")
@@ -141,7 +143,7 @@ class ProxyApp:
         exchange = Exchange(0, method, path, query, body, operation.operation_id if operation else None,
                             None if answer is None else answer.status, b"" if answer is None else answer.body,
                             sent, self.callers.name(environ.get("HTTP_AUTHORIZATION")), environ.get("HTTP_PROJECT"),
-                            None if failure is None else failure.why)
+                            None if failure is None else failure.why, parsed)
         self._observe(exchange, upstream_ms, _secret(environ))
         if failure is not None:
             return (failure.status, HTTPStatus(failure.status).phrase, [("Content-Type", JSON_TYPE)],
@@ -184,16 +186,17 @@ class ProxyApp:
         assert exchange.status is not None
         operation = self.checker.contract.spec.operation(exchange.operation)
         refused = any(finding.direction == "request" for finding in findings)
-        response = exchange.response if secret is None else exchange.response.replace(secret, _REDACTED)
+        answer = exchange.parsed() if secret is None or secret not in exchange.response else \
+            parse_json(exchange.response.replace(secret, _REDACTED))
         try:
-            request = None if refused else request_document(operation, exchange.query, exchange.request)
+            request = None if refused else self.checker.request_of(operation, exchange)
         except ContractViolation:
             request = None
         why = "its request breaks the contract, so the mock would refuse it before its script" if refused else \
             None if exchange.status in _STEP_STATUSES else \
             f"the mock's engine never answers {exchange.status}, so its script cannot play it"
         self.recorder.add(Call(exchange.operation, request, exchange.user, exchange.project, exchange.wall_ms,
-                               exchange.status, parse_json(response)[1], step=why is None), why)
+                               exchange.status, answer[1], step=why is None), why)
 
     def _say(self, line: str) -> None:
         if self.log is not None:

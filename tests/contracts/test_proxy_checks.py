@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contracts.proxy.checks import TrafficChecker
-from contracts.proxy.exchange import Exchange, Finding
+from contracts.proxy.exchange import Exchange, Finding, parse_json
 from contracts.proxy.report import Ledger
 from contracts.proxy.stateful import check_transitions, state_path
 from contracts.proxy.users import Callers, jwt_subject
@@ -193,3 +193,80 @@ def test_a_ledger_with_only_response_findings_passes_fail_on_request() -> None:
                [Finding(1, "jobs.retrieve", "response", "", "answered 418")])
     assert not ledger.failed("request")
     assert ledger.failed("response")
+
+
+# ---------------------------------------------------------------------------------------------- the hot path
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (b' {"a": [1, 2.5, null]} ', (True, {"a": [1, 2.5, None]})),
+    (b"[]", (True, [])),
+    (b"", (False, None)),
+    (b" \n ", (False, None)),
+    (b'{"a": NaN}', (False, None)),
+    (b"Infinity", (False, None)),
+    (b'{"a": "\xff"}', (False, None)),
+    (b'{"a": 1', (False, None)),
+    (b"[" * 100_000 + b"]" * 100_000, (False, None)),
+])
+def test_a_body_is_json_only_as_one_utf8_document_without_constants(body: bytes, expected: tuple[bool, Any]) -> None:
+    assert parse_json(body) == expected
+    assert Exchange(1, "GET", "/", "", b"", None, 200, body).parsed() == expected
+
+
+def test_an_exchange_parsed_already_is_not_parsed_again() -> None:
+    call = Exchange(1, "GET", "/", "", b"", None, 200, b"not json", answer=(True, {"given": 1}))
+    assert call.parsed() == (True, {"given": 1})
+
+
+def test_a_repeated_query_is_decoded_once_and_a_bad_one_is_found_every_time() -> None:
+    checker = TrafficChecker()
+    operation = checker.contract.spec.operation("jobs.retrieve")
+    first = checker.request_of(operation, retrieve(1, JOB))
+    assert first == {"id": "62348"}
+    assert checker.request_of(operation, retrieve(2, JOB)) is first
+    bad = exchange(3, "GET", "/api/jobs/retrieve", query="includeProduct=false", status=400,
+                   response={"why": "Bad Request"})
+    for _ in range(2):
+        assert [(finding.direction, finding.pointer) for finding in checker.check(bad)] == [
+            ("request", "/id")]
+    for number in range(600):  # a client asking for many jobs: the decoded queries kept stay bounded
+        assert checker.request_of(operation, retrieve(4, {**JOB, "id": str(number)}))["id"] == str(number)
+    assert len(checker._queries) == 512
+    long = "id=1&" + "x" * 3000
+    assert checker.request_of(operation, exchange(5, "GET", "/api/jobs/retrieve", query=long))["id"] == "1"
+    assert all(key[1] != long for key in checker._queries)
+
+
+def test_the_same_view_again_passes_but_a_change_or_an_extension_after_it_is_still_held() -> None:
+    checker = TrafficChecker()
+    assert checker.check(retrieve(1, JOB)) == []
+    assert checker.check(retrieve(2, copy.deepcopy(JOB))) == []
+    backwards = copy.deepcopy(JOB)
+    backwards["status"]["state"] = "IN_QUEUE"
+    assert "the job went from RUNNING to IN_QUEUE; RUNNING moves only to" in lines(
+        checker.check(retrieve(3, backwards)))[0]
+    again = TrafficChecker()
+    again.check(retrieve(1, JOB))
+    extend = {"items": [{"jobId": "62348", "requestedTime": {"hours": 1, "minutes": 0, "seconds": 0}}]}
+    assert again.check(exchange(2, "POST", "/api/jobs/extend", request=extend, response={"responses": [{}]})) == []
+    unmoved = again.check(retrieve(3, copy.deepcopy(JOB)))  # the same view as before the extension: it did not move
+    assert [(finding.pointer, finding.check) for finding in unmoved] == [
+        ("/status/expiresAt", "extend moves expiresAt by exactly the requested time")]
+
+
+def test_the_ledger_keeps_calls_up_to_its_capacity_and_those_with_findings_up_to_twice_that() -> None:
+    ledger = Ledger(capacity=2)
+    for seq in range(1, 4):
+        ledger.add(Exchange(seq, "GET", "/api/jobs/retrieve", "id=1", b"", "jobs.retrieve", 200, b"{}"), [])
+    for seq in range(4, 8):
+        ledger.add(Exchange(seq, "GET", "/api/jobs/retrieve", "id=1", b"", "jobs.retrieve", 418, b"{}"),
+                   [Finding(seq, "jobs.retrieve", "response", "", "answered 418")])
+    assert ledger.count("calls") == 7
+    assert ledger.count("response") == 4
+    assert ledger.summary().endswith("; 3 calls left out of the report")
+    assert [entry["file"] for entry in json.loads(ledger.render("json"))["files"]] == [
+        "#1 GET /api/jobs/retrieve request", "#1 GET /api/jobs/retrieve response",
+        "#2 GET /api/jobs/retrieve request", "#2 GET /api/jobs/retrieve response",
+        "#4 GET /api/jobs/retrieve request", "#4 GET /api/jobs/retrieve response",
+        "#5 GET /api/jobs/retrieve request", "#5 GET /api/jobs/retrieve response"]
