@@ -15,6 +15,14 @@ from mockserver.proxy.replay import replay_differences
 __all__ = ["scenario_name", "write_recording"]
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors: calls with the same query share one decoded document, and a scenario someone reads
+    should spell each step out rather than say ``*id001``."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 def scenario_name(path: Path) -> str:
     """A scenario name from a file name: letters, digits, '-', '_' and '.' (the format's rule)."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-._")[:100]
@@ -36,6 +44,6 @@ def write_recording(recorder: Recorder, path: Path, upstream: str, callers: Call
         header += [f"#  - {line}" for line in unheld]
     else:
         header.append("# Replaying it answers every recorded call JSON-equal to what the upstream answered.")
-    text = yaml.safe_dump(recording.document, sort_keys=False, allow_unicode=True, width=120)
+    text = yaml.dump(recording.document, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120)
     path.write_text("\n".join(header) + "\n" + text, encoding="utf-8")
     return unheld

@@ -8,11 +8,18 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 
+from contracts.proxy.histories import Call
+from contracts.proxy.recording import Recorder
+from contracts.proxy.users import Callers
+from contracts.scenario import Scenario
 from mockserver.cli import main
 from mockserver.proxy import ProxyServer
+from mockserver.proxy.recordfile import write_recording
 from mockserver.web.app import create_app
 from tests.contracts import broken
+from tests.contracts.test_proxy_recording import seed_calls
 from tests.mockserver.proxy_support import upstream
 from tests.mockserver.test_proxy import SEED, direct, play_seed
 from tests.serve_process import served
@@ -89,3 +96,20 @@ def test_a_usage_error_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]
     assert err.count("\n") == 1
     assert words in err
     assert "secret" not in err
+
+
+def test_a_recording_file_spells_out_each_step_without_anchors(tmp_path: Path) -> None:
+    recorder = Recorder()
+    calls = seed_calls()
+    shared = calls[1].request  # the proxy decodes a repeated query once: the retrieves share one document
+    for call in calls:
+        recorder.add(call if call.call != "jobs.retrieve" else Call(call.call, shared, call.user, call.project,
+                                                                    call.wall_ms, call.status, call.response))
+    path = tmp_path / "seed recorded.yaml"
+    assert write_recording(recorder, path, "http://upstream.invalid", Callers()) == []
+    text = path.read_text(encoding="utf-8")
+    assert "&id" not in text
+    assert "*id" not in text
+    assert text.count("includeProduct: false") == 3
+    assert "# Replay it with: ucloud-jobs serve --scenario seed recorded.yaml" in text
+    assert Scenario.from_mapping(yaml.safe_load(text)).name == "seed-recorded"
