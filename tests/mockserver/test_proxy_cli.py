@@ -20,7 +20,7 @@ from mockserver.proxy.recordfile import write_recording
 from mockserver.web.app import create_app
 from tests.contracts import broken
 from tests.contracts.test_proxy_recording import seed_calls
-from tests.mockserver.proxy_support import upstream
+from tests.mockserver.proxy_support import proxy_to, upstream
 from tests.mockserver.test_proxy import SEED, direct, play_seed
 from tests.serve_process import served
 
@@ -113,3 +113,17 @@ def test_a_recording_file_spells_out_each_step_without_anchors(tmp_path: Path) -
     assert text.count("includeProduct: false") == 3
     assert "# Replay it with: ucloud-jobs serve --scenario seed recorded.yaml" in text
     assert Scenario.from_mapping(yaml.safe_load(text)).name == "seed-recorded"
+
+
+def test_a_recording_lists_each_answer_the_scenario_cannot_give_again(tmp_path: Path) -> None:
+    with upstream(broken.wrong_type(create_app())) as url, proxy_to(url, record=True) as proxy:
+        play_seed(proxy.call)
+        assert proxy.app.recorder is not None
+        path = tmp_path / "drifted.yaml"
+        unheld = write_recording(proxy.app.recorder, path, url, proxy.app.callers)
+    retrieves = [line for line in unheld if "(jobs.retrieve) replays differently" in line]
+    assert [line.split(" ", 2)[1] for line in retrieves] == ["2", "4", "6"]
+    assert all("/createdAt: expected \"1633329776235\", got 1633329776235" in line for line in retrieves)
+    text = path.read_text(encoding="utf-8")
+    assert "# What this scenario could not hold (replaying it answers these calls differently):" in text
+    assert f"#  - {retrieves[0]}" in text
