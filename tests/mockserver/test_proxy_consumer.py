@@ -34,8 +34,8 @@ def run_live(deployment: str, folder: Path, *extra: str) -> tuple[subprocess.Com
                    "RECORD": str(recording), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     environment.pop("PYTEST_ADDOPTS", None)
     environment.pop("PYTEST_XDIST_WORKER", None)
-    result = subprocess.run(["bash", str(SCRIPT), "-n", "0", "-p", "no:cacheprovider", *extra], env=environment, capture_output=True, text=True,
-                            timeout=RUN_TIMEOUT, check=False)
+    result = subprocess.run(["bash", str(SCRIPT), "-n", "0", "-p", "no:cacheprovider", *extra], env=environment,
+                            capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
     return result, report, recording
 
 
