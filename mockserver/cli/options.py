@@ -54,6 +54,6 @@ def listen_error(host: str, port: int, error: OSError | None = None) -> str | No
         return f"{where}: {host!r} is not an address or a name of this machine"
     if error is None:
         return None
-    if isinstance(error, socket.gaierror) or error.errno in _LOOKUP_FAILED:
+    if isinstance(error, socket.gaierror) or error.errno in _LOOKUP_FAILED or (error.errno or 0) < 0:
         return f"{where}: {host!r} is not an address or a name of this machine"
     return f"{where}: {error.strerror}"

@@ -16,6 +16,7 @@ from mockserver.api import MockServer
 from mockserver.cli.options import checked, is_loopback, listen_error, whole
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import MockApp, ServerError, create_app
+from mockserver.web.requestlog import LOG_FORMATS, StreamLog
 from mockserver.web.sites import normalise_host, normalise_origin
 
 __all__ = ["MIN_ADMIN_TOKEN", "add_serve_command", "serve"]
@@ -66,7 +67,8 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--real-clock", action="store_true",
                         help="run on the wall clock instead of the virtual one, so jobs progress on their own")
     parser.add_argument("--threads", type=whole(1, "not a positive number"), default=4,
-                        help="worker threads (default: 4)")
+                        help="threads that serve API calls while a latency fault is set, so that the fault delays "
+                             "only its own call (default: 4); otherwise one loop serves every client")
     parser.add_argument("--journal-size", type=whole(0, "negative"), default=1000,
                         help="requests kept in the journal (default: 1000; 0 keeps none)")
     parser.add_argument("--admin-token", default=None, type=_admin_token,
@@ -80,6 +82,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--cors", action="append", default=[], type=checked(normalise_origin),
                         metavar="ORIGIN", help="let web pages of ORIGIN (such as http://localhost:3000) call the "
                                                "Jobs API from a browser (repeatable; default: none)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                        help="the line logged to stderr per request: text for people, json (one object per line) "
+                             "for tools (default: text)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
     parser.set_defaults(command=serve)
 
@@ -104,18 +109,19 @@ def _app(args: argparse.Namespace) -> MockApp:
         return create_app(scenario=args.scenario, profile=args.profile, era=args.era, real_clock=args.real_clock,
                           users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
                           journal_size=args.journal_size, allowed_hosts=args.allowed_host, cors_origins=args.cors,
-                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
+                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token),
+                          request_log=None if args.quiet else StreamLog(sys.stderr, args.log_format))
     except ContractError as error:
         raise _UsageError(str(error)) from None
 
 
 def _listen(app: MockApp, args: argparse.Namespace) -> MockServer:
-    problem = listen_error(args.host, args.port)
+    problem = listen_error(args.host, args.port)  # '' would bind every interface: say which one instead
     if problem is not None:
         raise _UsageError(problem)
     try:
-        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads,
-                          access_log=None if args.quiet else sys.stderr)
+        # The app logs each request (with its user, operation, clocks and why); the server logs none of its own.
+        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads)
     except OSError as error:
         raise _UsageError(str(listen_error(args.host, args.port, error))) from None
 
@@ -146,8 +152,8 @@ def serve(args: argparse.Namespace) -> int:
         for stopping in (signal.SIGINT, signal.SIGTERM):
             previous[stopping] = signal.signal(stopping, _stop)
         print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
-              f"{engine.profile.name}, era {engine.profile.era}, {clock}); admin API at {server.url}/_mock/; "
-              "Ctrl-C stops", flush=True)
+              f"{engine.profile.name}, era {engine.profile.era}, {clock}); the contract at {server.url}/openapi.yaml, "
+              f"the admin API under {server.url}/_mock/; Ctrl-C stops", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -86,7 +86,7 @@ def _url(server: HttpServer, path: str = "/api/jobs") -> str:
 
 
 def _handshake(path: str = "/api/jobs", *extra: bytes, method: bytes = b"GET", key: bool = True) -> bytes:
-    lines = [method + b" " + path.encode() + b" HTTP/1.1", b"Host: mock", b"Upgrade: websocket",
+    lines = [method + b" " + path.encode() + b" HTTP/1.1", b"Host: 127.0.0.1", b"Upgrade: websocket",
              b"Connection: Upgrade", b"Sec-WebSocket-Version: 13"]
     if key:
         lines.append(b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)))
