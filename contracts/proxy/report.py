@@ -38,14 +38,12 @@ class _Entry:
     label: str
     operation: str
     findings: tuple[Finding, ...]
-    answered: bool
+    sides: tuple[Direction, ...]  # a call has both (response only when answered); a WebSocket frame one
     failure: str | None
 
     def results(self) -> list[FileResult]:
         entries = []
-        for direction in ("request", "response"):
-            if direction == "response" and not self.answered:
-                continue
+        for direction in self.sides:
             mine = tuple(Placed(_finding(finding)) for finding in self.findings if finding.direction == direction)
             entries.append(FileResult(f"{self.label} {direction}", self.operation, mine))
         if self.failure is not None:
@@ -64,14 +62,23 @@ class Ledger:
 
     def add(self, exchange: Exchange, findings: list[Finding]) -> None:
         """The verdict on one call."""
-        entry = _Entry(exchange.label, exchange.operation or "-", tuple(findings), exchange.status is not None,
-                       exchange.failure)
-        bad = bool(findings) or exchange.failure is not None
+        sides: tuple[Direction, ...] = ("request", "response") if exchange.status is not None else ("request",)
+        self._add(_Entry(exchange.label, exchange.operation or "-", tuple(findings), sides, exchange.failure),
+                  findings, "calls")
+
+    def add_frame(self, label: str, operation: str | None, direction: Direction, findings: list[Finding],
+                  failure: str | None = None) -> None:
+        """The verdict on one WebSocket message (``direction`` says whose), or on a relay the upstream failed."""
+        self._add(_Entry(label, operation or "-", tuple(findings), () if failure else (direction,), failure),
+                  findings, "messages")
+
+    def _add(self, entry: _Entry, findings: list[Finding], kind: str) -> None:
+        bad = bool(findings) or entry.failure is not None
         with self._lock:
-            self._counts["calls"] += 1
+            self._counts[kind] += 1
             for finding in findings:
                 self._counts[finding.direction] += 1
-            if exchange.failure is not None:
+            if entry.failure is not None:
                 self._counts["upstream"] += 1
             if len(self._entries) < (2 * self.capacity if bad else self.capacity):
                 self._entries.append(entry)
@@ -79,7 +86,8 @@ class Ledger:
                 self._counts["left out"] += 1
 
     def count(self, direction: str) -> int:
-        """How many findings of ``direction`` (or upstream failures, or ``calls``) there were."""
+        """How many findings of ``direction`` there were (or ``upstream`` failures, ``calls``, WebSocket
+        ``messages``)."""
         with self._lock:
             return self._counts[direction]
 
@@ -91,11 +99,13 @@ class Ledger:
         """One line: calls, findings by direction, upstream failures, what was left out."""
         with self._lock:
             counts = dict(self._counts)
-        line = (f"ucloud-jobs proxy: {counts.get('calls', 0)} calls, {counts.get('request', 0)} request violations "
+        messages = f" and {counts['messages']} WebSocket messages" if counts.get("messages") else ""
+        line = (f"ucloud-jobs proxy: {counts.get('calls', 0)} calls{messages}, {counts.get('request', 0)} request "
+                "violations "
                 f"(the client's), {counts.get('response', 0)} response violations (drift), "
                 f"{counts.get('upstream', 0)} upstream failures")
         if counts.get("left out"):
-            line += f"; {counts['left out']} calls left out of the report"
+            line += f"; {counts['left out']} {'calls or messages' if messages else 'calls'} left out of the report"
         return line
 
     def render(self, report_format: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from contracts.proxy.checks import TrafficChecker
 from contracts.proxy.exchange import Exchange, Finding, parse_json
+from contracts.proxy.frames import FrameChecker
 from contracts.proxy.report import Ledger
 from contracts.proxy.stateful import check_transitions, state_path
 from contracts.proxy.users import Callers, jwt_subject
@@ -270,3 +271,48 @@ def test_the_ledger_keeps_calls_up_to_its_capacity_and_those_with_findings_up_to
         "#2 GET /api/jobs/retrieve request", "#2 GET /api/jobs/retrieve response",
         "#4 GET /api/jobs/retrieve request", "#4 GET /api/jobs/retrieve response",
         "#5 GET /api/jobs/retrieve request", "#5 GET /api/jobs/retrieve response"]
+
+
+# ---------------------------------------------------------------------------------------------- the WebSocket
+
+
+def test_a_clients_envelope_is_held_to_its_calls_schema() -> None:
+    frames = FrameChecker()
+    good = {"call": "jobs.follow", "streamId": "0", "payload": {"id": "62348"}, "bearer": "t", "project": None,
+            "causedBy": None, "signedIntent": None}
+    assert frames.request(1, json.dumps(good)) == ([], good)
+    assert lines(frames.request(2, json.dumps({**good, "payload": {}}))[0]) == [
+        "#2 jobs.follow request /payload/id: required field is missing"]
+    assert lines(frames.request(3, json.dumps({**good, "call": "files.follow"}))[0]) == [
+        "#3 - request /call: 'files.follow' is not a WebSocket call of the contract (it has jobs.follow)"]
+    assert lines(frames.request(4, "{")[0]) == ["#4 - request /: the message is not JSON"]
+    assert lines(frames.request(5, b"{}")[0]) == [
+        "#5 - request /: a binary message; the contract's messages are text frames holding JSON"]
+
+
+def test_a_frame_is_held_to_the_schema_of_its_type_and_its_status_to_those_the_spec_documents() -> None:
+    frames = FrameChecker()
+    first = {"type": "message", "streamId": "0", "payload": {"updates": [], "log": [], "newStatus": None}}
+    assert frames.frame(1, "jobs.follow", json.dumps(first)) == []
+    assert frames.frame(2, "jobs.follow", json.dumps({"type": "response", "streamId": "0", "payload": {},
+                                                      "status": 200})) == []
+    refused = {"type": "response", "streamId": "0", "payload": {"why": "Unknown job", "errorCode": None}}
+    assert frames.frame(3, "jobs.follow", json.dumps({**refused, "status": 404})) == []
+    assert lines(frames.frame(4, "jobs.follow", json.dumps({**refused, "status": 302})))[0] == (
+        "#4 jobs.follow response /status: ended the stream with 302, a status the contract does not document for "
+        "jobs.follow (it documents 200, 400-599)")
+    assert lines(frames.frame(5, None, json.dumps({**first, "payload": {"updates": "RUNNING"}}))) == [
+        "#5 jobs.follow response /payload/updates: 'RUNNING' is not of type array or null"]
+
+
+def test_the_ledger_counts_websocket_messages_beside_calls() -> None:
+    ledger = Ledger()
+    ledger.add_frame("#1 WS /api/jobs", "jobs.follow", "request", [])
+    ledger.add_frame("#2 WS /api/jobs", "jobs.follow", "response",
+                     [Finding(2, "jobs.follow", "response", "/status", "ended the stream with 302")])
+    ledger.add_frame("#3 WS /api/jobs", "jobs.follow", "response", [], failure="Bad Gateway: refused")
+    assert ledger.summary() == ("ucloud-jobs proxy: 0 calls and 3 WebSocket messages, 0 request violations (the "
+                                "client's), 1 response violations (drift), 1 upstream failures")
+    assert [(entry["file"], entry["status"]) for entry in json.loads(ledger.render("json"))["files"]] == [
+        ("#1 WS /api/jobs request", "valid"), ("#2 WS /api/jobs response", "invalid"),
+        ("#3 WS /api/jobs upstream", "error")]
