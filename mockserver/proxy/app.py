@@ -21,7 +21,8 @@ from typing import IO, TYPE_CHECKING
 
 from contracts.errors import ContractViolation
 from contracts.proxy.checks import TrafficChecker
-from contracts.proxy.exchange import Exchange, Finding, parse_json
+from contracts.proxy.exchange import Direction, Exchange, Finding, parse_json
+from contracts.proxy.frames import FrameChecker
 from contracts.proxy.histories import Call
 from contracts.proxy.recording import Recorder
 from contracts.proxy.report import Ledger
@@ -61,6 +62,7 @@ class ProxyApp:
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.upstream = upstream
         self.checker = checker if checker is not None else TrafficChecker()
+        self.frames = FrameChecker(self.checker.contract)
         self.ledger = Ledger()
         self.journal = Journal(journal_size)
         self.recorder = recorder
@@ -197,6 +199,54 @@ class ProxyApp:
             f"the mock's engine never answers {exchange.status}, so its script cannot play it"
         self.recorder.add(Call(exchange.operation, request, exchange.user, exchange.project, exchange.wall_ms,
                                exchange.status, answer[1], step=why is None), why)
+
+    # ------------------------------------------------------------------ the WebSocket (mockserver.proxy.relay)
+    def client_message(self, path: str, message: str | bytes) -> tuple[str | None, str | None, bytes | None]:
+        """Check, log, journal and report a message a client sent on a WebSocket; its call, the caller's name and
+        the token its envelope carries (to be blanked out of what comes back)."""
+        with self._lock:
+            seq = next(self._seq)
+            findings, envelope = self.frames.request(seq, message)
+            bearer = envelope.get("bearer") if isinstance(envelope, dict) else None
+            call = envelope.get("call") if isinstance(envelope, dict) else None
+            secret = _secret({"HTTP_AUTHORIZATION": f"Bearer {bearer}"}) if isinstance(bearer, str) else None
+            user = self.callers.name(f"Bearer {bearer}") if isinstance(bearer, str) else None
+            self._frame(seq, path, call if isinstance(call, str) else None, user, "request", message=message,
+                        findings=findings, secret=secret)
+        return (call if isinstance(call, str) else None), user, secret
+
+    def upstream_frame(self, path: str, call: str | None, user: str | None, message: str | bytes,
+                       secret: bytes | None) -> None:
+        """Check, log, journal and report a frame the upstream sent on a WebSocket."""
+        with self._lock:
+            seq = next(self._seq)
+            self._frame(seq, path, call, user, "response", message=message,
+                        findings=self.frames.frame(seq, call, message), secret=secret)
+
+    def relay_failed(self, path: str, call: str | None, user: str | None, failure: str) -> None:
+        """Log, journal and report a WebSocket the upstream would not open or broke off."""
+        with self._lock:
+            seq = next(self._seq)
+            self._say(f"upstream: #{seq} WS {path} ({call or '-'}): {failure}")
+            self._frame(seq, path, call, user, "response", message=b"", findings=[], secret=None, failure=failure)
+
+    def _frame(self, seq: int, path: str, call: str | None, user: str | None, direction: Direction, *,
+               message: str | bytes, findings: list[Finding], secret: bytes | None, failure: str | None = None
+               ) -> None:
+        if secret is not None:
+            findings = [_blanked(finding, secret) for finding in findings]
+        for finding in findings:
+            self._say(f"violation: {finding.line()}")
+        self.ledger.add_frame(f"#{seq} WS {path}", call, direction, findings, failure)
+        body = message.encode("utf-8") if isinstance(message, str) else message
+        if secret is not None:
+            body = body.replace(secret, _REDACTED)
+        now = self.wall_ms()
+        self.journal.record(clock_ms=now, wall_ms=now, method="GET", path=path, query="", operation=call, user=user,
+                            status=502 if failure else 101, request=body if direction == "request" else b"",
+                            response=body if direction == "response" else b"",
+                            extra={"websocket": direction, "upstreamStatus": None, "upstreamMs": None,
+                                   "failure": failure, "violations": [finding.to_dict() for finding in findings]})
 
     def _say(self, line: str) -> None:
         if self.log is not None:

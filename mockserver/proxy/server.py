@@ -7,33 +7,17 @@ fault: a slow upstream delays its own calls and no one else's, and the loop goes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING
 
 from mockserver.proxy.app import ProxyApp
-from mockserver.server import HttpServer, Limits, WebSocket, WebSocketSession
+from mockserver.proxy.relay import Relay
+from mockserver.server import HttpServer, Limits
 from mockserver.web.admin import ADMIN_PREFIX
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = ["ProxyServer"]
-
-
-class _NoWebSockets:
-    """The WebSocket side of the proxy: jobs.follow is not passed on yet, and a client is told so.
-
-    This is where a relay goes: ``open`` would connect to the upstream's ``/api/jobs`` and pass frames both
-    ways, checking the client's envelopes and the upstream's frames as ``contracts.proxy`` checks calls.
-    """
-
-    def refuse(self, path: str, headers: Mapping[str, str]) -> tuple[int, str] | None:
-        """Every handshake is refused with 501."""
-        return 501, "Not Implemented: the proxy does not pass on WebSockets (jobs.follow) yet"
-
-    def open(self, socket: WebSocket) -> WebSocketSession:  # pragma: no cover - refuse() admits no one
-        """Never called."""
-        raise NotImplementedError
 
 
 def _upstream_bound(environ: WSGIEnvironment) -> bool:
@@ -51,7 +35,7 @@ class ProxyServer:
     def __init__(self, app: ProxyApp, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
                  access_log: IO[str] | None = None, limits: Limits | None = None) -> None:
         self.app = app
-        self._server = HttpServer(app, host, port, websocket=_NoWebSockets(), limits=limits, threads=threads,
+        self._server = HttpServer(app, host, port, websocket=Relay(app), limits=limits, threads=threads,
                                   offload=_upstream_bound, access_log=access_log)
         app.sites.bind(self._server.host)  # the address it listens on names the proxy too
         self.host, self.port, self.url = self._server.host, self._server.port, self._server.url

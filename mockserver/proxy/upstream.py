@@ -103,13 +103,13 @@ class Upstream:
             except _STALE as error:
                 self._drop()
                 if not reused:
-                    raise self._failure(error) from None
+                    raise self.failure(error) from None
             except UpstreamFailure:
                 self._drop()
                 raise
             except (OSError, http.client.HTTPException) as error:
                 self._drop()
-                raise self._failure(error) from None
+                raise self.failure(error) from None
         raise UpstreamFailure(502, "UPSTREAM_CLOSED", f"Bad Gateway: {self.url} closed the connection twice")
 
     def _exchange(self, connection: http.client.HTTPConnection, method: str, target: str,
@@ -136,7 +136,17 @@ class Upstream:
         return UpstreamFailure(502, "UPSTREAM_TOO_LARGE", f"Bad Gateway: {self.url} answered with more than "
                                                           f"{self.max_answer_bytes} bytes")
 
-    def _failure(self, error: BaseException) -> UpstreamFailure:
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of an https upstream (its certificate checked as for calls), else None."""
+        return self._context
+
+    def websocket_url(self, path: str, query: str = "") -> str:
+        """The upstream's WebSocket URL for ``path``: ws:// for an http upstream, wss:// for https."""
+        scheme = "wss" if self.scheme == "https" else "ws"
+        return f"{scheme}://{self.host_header}{self.prefix}{path}" + (f"?{query}" if query else "")
+
+    def failure(self, error: BaseException) -> UpstreamFailure:
         """The client's answer to a failure to reach or hear the upstream."""
         where = self.url
         if isinstance(error, TimeoutError | socket.timeout):

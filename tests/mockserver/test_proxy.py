@@ -271,15 +271,17 @@ def test_the_proxy_is_safe_by_default() -> None:
         assert status == 403
         assert secret.encode() in body
         journal = proxy.call("GET", "/_mock/journal", token=None)[2]
-        handshake = proxy.call("GET", "/api/jobs", headers={"Connection": "Upgrade", "Upgrade": "websocket",
-                                                             "Sec-WebSocket-Version": "13",
-                                                             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        foreign_page = proxy.call("GET", "/api/jobs", headers={**upgrade, "Origin": "http://evil.example"})
+        foreign_host = proxy.call("GET", "/api/jobs", headers={**upgrade, "Host": "evil.example"})
     assert mock.url  # the mock beside is untouched
     assert secret.encode() not in journal
     assert secret not in proxy.log.getvalue()
     assert secret not in proxy.app.ledger.render("json")
-    assert handshake[0] == 501
-    assert b"jobs.follow" in handshake[2]
+    assert foreign_page[0] == 403
+    assert b"another origin ('http://evil.example')" in foreign_page[2]
+    assert foreign_host[0] == 403
 
 
 def test_a_body_past_the_bound_is_refused_before_it_is_passed_on() -> None:
