@@ -7,15 +7,19 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
+import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
+from websockets.sync.server import ServerConnection, serve
 
 from mockserver.api import MockServer
 from mockserver.server import HttpServer, WebSocket
-from tests.mockserver.proxy_support import Through, proxy_to
+from tests.mockserver.proxy_support import Through, make_certificate, proxy_to
 from tests.mockserver.support import HOUR_MS, QUEUE_DELAY_MS
 from tests.mockserver.test_follow_socket import create, envelope
 
@@ -187,3 +191,30 @@ def test_an_upstream_without_the_websocket_ends_each_stream_with_a_502() -> None
         server.stop()
     assert frame["payload"]["why"].startswith(f"Bad Gateway: {server.url} answered ")
     assert frame["payload"]["why"].endswith(" to the WebSocket handshake at /api/jobs")
+
+
+def test_a_wss_upstream_with_a_certificate_made_here(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def ends_each_stream(connection: ServerConnection) -> None:
+        for message in connection:
+            stream_id = json.loads(message)["streamId"]
+            connection.send(json.dumps({"type": "response", "streamId": stream_id, "payload": {}, "status": 200}))
+
+    with serve(ends_each_stream, "127.0.0.1", 0, ssl=context) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        url = f"https://127.0.0.1:{server.socket.getsockname()[1]}"
+        try:
+            with proxy_to(url, cacert=str(cert)) as proxy, ws(proxy.url) as client:
+                client.send(envelope("1", "9", bearer=TOKEN))
+                assert frames(client, 1) == [{"type": "response", "streamId": "9", "payload": {}, "status": 200}]
+                assert proxy.findings() == []
+            with proxy_to(url) as untrusting:  # the system's store does not know the certificate
+                frame = _ends_with_a_bad_gateway(untrusting, "UPSTREAM_TLS")
+        finally:
+            server.shutdown()
+            thread.join(IO_TIMEOUT)
+    assert "certificate verify failed" in frame["payload"]["why"]
