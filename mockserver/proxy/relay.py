@@ -184,6 +184,10 @@ class RelaySession(WebSocketSession):
         elif code in _SENDABLE or 3000 <= code <= 4999:
             self.socket.close(code, upstream.close_reason or "")
         else:  # 1006: the upstream's connection dropped without a closing handshake
+            if not self._done.is_set():
+                self.app.relay_failed(self.socket.path, self.call, self.user,
+                                      f"Bad Gateway: {self.app.upstream.url} broke off the WebSocket without "
+                                      "closing it")
             self.socket.close(_CLOSE_BAD_GATEWAY, "Bad Gateway: the upstream's WebSocket broke off")
 
     def _refuse(self, failure: UpstreamFailure) -> None:

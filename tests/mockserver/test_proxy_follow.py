@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import ServerConnection, serve
 
@@ -218,3 +219,30 @@ def test_a_wss_upstream_with_a_certificate_made_here(tmp_path: Path) -> None:
             server.shutdown()
             thread.join(IO_TIMEOUT)
     assert "certificate verify failed" in frame["payload"]["why"]
+
+
+def test_an_upstream_websocket_that_breaks_off_closes_the_clients_as_a_bad_gateway() -> None:
+    def breaks_off(connection: ServerConnection) -> None:
+        stream_id = json.loads(connection.recv(IO_TIMEOUT))["streamId"]
+        connection.send(json.dumps({"type": "message", "streamId": stream_id, "payload": {}}))
+        connection.socket.shutdown(socket.SHUT_RDWR)  # no closing handshake: the connection just ends
+
+    with serve(breaks_off, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            with proxy_to(f"http://127.0.0.1:{server.socket.getsockname()[1]}") as proxy, ws(proxy.url) as client:
+                client.send(envelope("1", "2", bearer=TOKEN))
+                assert frames(client, 1) == [{"type": "message", "streamId": "2", "payload": {}}]
+                with pytest.raises(ConnectionClosed) as closed:
+                    client.recv(IO_TIMEOUT)
+                logged = proxy.log.getvalue()
+                failures = proxy.app.ledger.count("upstream")
+        finally:
+            server.shutdown()
+            thread.join(IO_TIMEOUT)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1014, "Bad Gateway: the upstream's WebSocket "
+                                                                         "broke off")
+    assert failures == 1
+    assert "broke off the WebSocket without closing it" in logged
