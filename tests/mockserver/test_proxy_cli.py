@@ -127,3 +127,19 @@ def test_a_recording_lists_each_answer_the_scenario_cannot_give_again(tmp_path: 
     text = path.read_text(encoding="utf-8")
     assert "# What this scenario could not hold (replaying it answers these calls differently):" in text
     assert f"#  - {retrieves[0]}" in text
+
+
+@pytest.mark.parametrize("profile", ["docs", "ucloud"])
+def test_the_proxy_process_in_front_of_serve_answers_as_serve_does_and_finds_nothing(profile: str) -> None:
+    with served("--port", "0", "-q", "--profile", profile) as (_, behind), \
+            served("--port", "0", "-q", "--profile", profile) as (_, beside), \
+            served("--port", "0", "-q", "--upstream", behind, subcommand="proxy") as (proxy, proxy_url):
+        through = play_seed(direct(proxy_url))
+        straight = play_seed(direct(beside))
+        assert proxy.stop() == 0
+        err = proxy.stderr()
+    assert [(answer[0], answer[2]) for answer in through] == [(answer[0], answer[2]) for answer in straight]
+    assert [answer[0] for answer in through] == [200] * 6
+    assert "proxy: violation:" not in err
+    assert "ucloud-jobs proxy: 6 calls, 0 request violations (the client's), 0 response violations (drift), 0 " \
+           "upstream failures" in err
