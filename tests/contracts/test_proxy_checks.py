@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -294,15 +295,50 @@ def test_a_frame_is_held_to_the_schema_of_its_type_and_its_status_to_those_the_s
     frames = FrameChecker()
     first = {"type": "message", "streamId": "0", "payload": {"updates": [], "log": [], "newStatus": None}}
     assert frames.frame(1, "jobs.follow", json.dumps(first)) == []
+    assert frames.frame(2, "jobs.follow", json.dumps(message("SUCCESS"))) == []
     assert frames.frame(2, "jobs.follow", json.dumps({"type": "response", "streamId": "0", "payload": {},
                                                       "status": 200})) == []
-    refused = {"type": "response", "streamId": "0", "payload": {"why": "Unknown job", "errorCode": None}}
+    refused = {"type": "response", "streamId": "1", "payload": {"why": "Unknown job", "errorCode": None}}
     assert frames.frame(3, "jobs.follow", json.dumps({**refused, "status": 404})) == []
     assert lines(frames.frame(4, "jobs.follow", json.dumps({**refused, "status": 302})))[0] == (
         "#4 jobs.follow response /status: ended the stream with 302, a status the contract does not document for "
         "jobs.follow (it documents 200, 400-599)")
     assert lines(frames.frame(5, None, json.dumps({**first, "payload": {"updates": "RUNNING"}}))) == [
         "#5 jobs.follow response /payload/updates: 'RUNNING' is not of type array or null"]
+
+
+def message(state: str | None = None, updates: Sequence[str] = (), stream: str = "0") -> dict[str, Any]:
+    """A message frame of jobs.follow: a new status and updates (each a state at the seed's time)."""
+    status = None if state is None else {"state": state, "jobParametersJson": None, "startedAt": None,
+                                         "expiresAt": None, "resolvedApplication": None, "resolvedSupport": None,
+                                         "resolvedProduct": None, "allowRestart": False}
+    return {"type": "message", "streamId": stream, "payload": {
+        "updates": [{"timestamp": 1633329776235, "state": each, "status": None} for each in updates],
+        "log": [], "newStatus": status}}
+
+
+def test_a_frame_is_held_to_what_its_stream_sent_before() -> None:
+    frames = FrameChecker()
+
+    def found(*sent: dict[str, Any], connection: int = 0) -> list[str]:
+        return [line for frame in sent for line in lines(frames.frame(1, "jobs.follow", json.dumps(frame),
+                                                                      connection))]
+
+    assert found(message("IN_QUEUE"), message("RUNNING", ["RUNNING"]), message("SUCCESS", ["SUCCESS"]),
+                 {"type": "response", "streamId": "0", "payload": {}, "status": 200}) == []
+    assert found(message("RUNNING", ["RUNNING"], stream="1")) == [
+        "#1 jobs.follow response /payload: invariant 'the first message has no updates and no log': old history "
+        "was re-sent"]
+    assert found(message("RUNNING", stream="2"), message("IN_QUEUE", stream="2")) == [
+        "#1 jobs.follow response /payload/newStatus/state: invariant 'statuses only move forward': RUNNING was "
+        "followed by IN_QUEUE"]
+    assert found(message("RUNNING", stream="2"), connection=1) == []  # another connection's stream 2
+    assert len(found(message(stream="3"), message(None, ["RUNNING"], "3"), message(None, ["RUNNING"], "3"))) == 1
+    assert found(message("RUNNING", stream="4"), {"type": "response", "streamId": "4", "payload": {},
+                                                  "status": 200}) == [
+        "#1 jobs.follow response /status: invariant 'the stream ends at a final state': it ended after RUNNING, "
+        "and 0 frames followed"]
+    assert len(found(message("SUCCESS", stream="0"))) == 1  # stream 0 ended with 200 above: nothing may follow
 
 
 def test_the_ledger_counts_websocket_messages_beside_calls() -> None:
