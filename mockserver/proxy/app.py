@@ -215,13 +215,14 @@ class ProxyApp:
                         findings=findings, secret=secret)
         return (call if isinstance(call, str) else None), user, secret
 
-    def upstream_frame(self, path: str, call: str | None, user: str | None, message: str | bytes,
-                       secret: bytes | None) -> None:
-        """Check, log, journal and report a frame the upstream sent on a WebSocket."""
+    def upstream_frame(self, path: str, call: str | None, user: str | None, message: str | bytes, *,
+                       secret: bytes | None, connection: int = 0) -> None:
+        """Check, log, journal and report a frame the upstream sent on a WebSocket (``connection`` tells the
+        relays apart, so that each stream is held to its own frames)."""
         with self._lock:
             seq = next(self._seq)
             self._frame(seq, path, call, user, "response", message=message,
-                        findings=self.frames.frame(seq, call, message), secret=secret)
+                        findings=self.frames.frame(seq, call, message, connection), secret=secret)
 
     def relay_failed(self, path: str, call: str | None, user: str | None, failure: str) -> None:
         """Log, journal and report a WebSocket the upstream would not open or broke off."""

@@ -170,7 +170,8 @@ class RelaySession(WebSocketSession):
 
         try:
             for frame in upstream:
-                self.app.upstream_frame(self.socket.path, self.call, self.user, frame, self.secret)
+                self.app.upstream_frame(self.socket.path, self.call, self.user, frame, secret=self.secret,
+                                        connection=id(self))
                 if isinstance(frame, str):
                     self.socket.send(frame)  # a binary frame is reported and not passed on (no text to send)
         except ConnectionClosed:

@@ -26,6 +26,7 @@ from tests.mockserver.test_follow_socket import create, envelope
 
 IO_TIMEOUT = 10.0  # seconds; reached only when something is wrong
 TOKEN = "a-follow-token-0123456789"
+UNKNOWN = {"why": "Unknown job", "errorCode": None}
 
 
 def ws(url: str) -> ClientConnection:
@@ -126,10 +127,29 @@ def scripted_upstream(answers: list[Any]) -> Iterator[str]:
         server.stop()
 
 
+def _status(state: str) -> dict[str, Any]:
+    return {"state": state, "jobParametersJson": None, "startedAt": None, "expiresAt": None, "resolvedApplication":
+            None, "resolvedSupport": None, "resolvedProduct": None, "allowRestart": False}
+
+
+def _update(state: str) -> dict[str, Any]:
+    return {"timestamp": 1633329776235, "state": state, "status": None}
+
+
 BROKEN: list[tuple[str, list[Any], str, str]] = [
     ("a wrong type", [{"type": "message", "payload": {"updates": "RUNNING"}}], "/payload/updates",
      "'RUNNING' is not of type array or null"),
     ("a missing required field", [{"type": "message"}], "/payload", "required field is missing"),
+    ("a state that goes backwards", [{"type": "message", "payload": {"newStatus": _status("RUNNING")}},
+                                      {"type": "message", "payload": {"newStatus": _status("IN_QUEUE")}}],
+     "/payload/newStatus/state", "RUNNING was followed by IN_QUEUE"),
+    ("an update sent twice", [{"type": "message", "payload": {"newStatus": _status("RUNNING")}},
+                              {"type": "message", "payload": {"updates": [_update("RUNNING")]}},
+                              {"type": "message", "payload": {"updates": [_update("RUNNING")]}}],
+     "/payload/updates", "came again"),
+    ("a stream that ends well before a final state", [
+        {"type": "message", "payload": {"newStatus": _status("RUNNING")}},
+        {"type": "response", "payload": {}, "status": 200}], "/status", "it ended after RUNNING"),
     ("an undocumented status", [{"type": "response", "payload": {"why": "moved", "errorCode": None},
                                  "status": 302}], "/status",
      "ended the stream with 302, a status the contract does not document for jobs.follow (it documents 200, "
@@ -202,7 +222,7 @@ def test_a_wss_upstream_with_a_certificate_made_here(tmp_path: Path) -> None:
     def ends_each_stream(connection: ServerConnection) -> None:
         for message in connection:
             stream_id = json.loads(message)["streamId"]
-            connection.send(json.dumps({"type": "response", "streamId": stream_id, "payload": {}, "status": 200}))
+            connection.send(json.dumps({"type": "response", "streamId": stream_id, "payload": UNKNOWN, "status": 404}))
 
     with serve(ends_each_stream, "127.0.0.1", 0, ssl=context) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -211,7 +231,7 @@ def test_a_wss_upstream_with_a_certificate_made_here(tmp_path: Path) -> None:
         try:
             with proxy_to(url, cacert=str(cert)) as proxy, ws(proxy.url) as client:
                 client.send(envelope("1", "9", bearer=TOKEN))
-                assert frames(client, 1) == [{"type": "response", "streamId": "9", "payload": {}, "status": 200}]
+                assert frames(client, 1) == [{"type": "response", "streamId": "9", "payload": UNKNOWN, "status": 404}]
                 assert proxy.findings() == []
             with proxy_to(url) as untrusting:  # the system's store does not know the certificate
                 frame = _ends_with_a_bad_gateway(untrusting, "UPSTREAM_TLS")
