@@ -14,6 +14,7 @@ is reported once per connection. An upstream connection that breaks off mid-stre
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import queue
 import threading
@@ -47,6 +48,7 @@ class Relay:
         self.app = app
         self._open = 0
         self._lock = threading.Lock()
+        self._numbers = itertools.count(1)  # tells connections apart (an id() may be reused)
 
     def refuse(self, path: str, headers: Mapping[str, str]) -> tuple[int, str] | None:
         """403 for a Host that does not name the proxy or a page of a foreign origin; 503 past ``MAX_RELAYS``."""
@@ -67,7 +69,7 @@ class Relay:
 
     def open(self, socket: WebSocket) -> RelaySession:
         """A relay for a connection just accepted."""
-        return RelaySession(self, socket)
+        return RelaySession(self, socket, next(self._numbers))
 
     def ended(self) -> None:
         """A relay has ended."""
@@ -78,8 +80,8 @@ class Relay:
 class RelaySession(WebSocketSession):
     """One client connection and its upstream connection."""
 
-    def __init__(self, relay: Relay, socket: WebSocket) -> None:
-        self.relay, self.app, self.socket = relay, relay.app, socket
+    def __init__(self, relay: Relay, socket: WebSocket, number: int) -> None:
+        self.relay, self.app, self.socket, self.number = relay, relay.app, socket, number
         self.call: str | None = None
         self.user: str | None = None
         self.secret: bytes | None = None
@@ -171,7 +173,7 @@ class RelaySession(WebSocketSession):
         try:
             for frame in upstream:
                 self.app.upstream_frame(self.socket.path, self.call, self.user, frame, secret=self.secret,
-                                        connection=id(self))
+                                        connection=self.number)
                 if isinstance(frame, str):
                     self.socket.send(frame)  # a binary frame is reported and not passed on (no text to send)
         except ConnectionClosed:
