@@ -134,7 +134,8 @@ def _finish(app: ProxyApp, args: argparse.Namespace, upstream: str) -> int:
         if args.report is not None:
             Path(args.report).write_text(app.ledger.render(args.format), encoding="utf-8")
         if args.record is not None and app.recorder is not None:
-            unheld = write_recording(app.recorder, Path(args.record), upstream, app.callers)
+            unheld = write_recording(app.recorder, Path(args.record), upstream, app.callers,
+                                     websocket_messages=app.ledger.count("messages"))
             print(f"ucloud-jobs proxy: recorded {len(app.recorder.calls)} calls to {args.record}"
                   + (f"; it could not hold {len(unheld)} things, listed in its header" if unheld else ""),
                   file=sys.stderr)

@@ -30,12 +30,16 @@ def scenario_name(path: Path) -> str:
 
 
 def write_recording(recorder: Recorder, path: Path, upstream: str, callers: Callers,
-                    now: datetime | None = None) -> list[str]:
-    """Write the scenario to ``path``; what it could not hold (each a sentence), also written in its header."""
+                    now: datetime | None = None, *, websocket_messages: int = 0) -> list[str]:
+    """Write the scenario to ``path``; what it could not hold (each a sentence), also written in its header.
+    ``websocket_messages`` passed on are not recorded, and are listed as such."""
     when = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     recording = recorder.build(scenario_name(path), f"Calls to {upstream} through ucloud-jobs proxy, {when}.",
                                callers.is_placeholder)
     unheld = [*recording.unheld, *replay_differences(recording.document, recorder.calls)]
+    if websocket_messages:
+        unheld.append(f"the {websocket_messages} WebSocket messages passed on (jobs.follow) are not recorded: on "
+                      "replay the mock computes each stream's frames from its jobs, and they were not compared")
     header = [f"# Recorded by ucloud-jobs proxy from {upstream} on {when}.",
               f"# Replay it with: ucloud-jobs serve --scenario {path.name}",
               "# No token is written here: callers are names (the mock takes an unsigned JWT whose sub is the name)."]

@@ -107,6 +107,10 @@ def test_a_recording_file_spells_out_each_step_without_anchors(tmp_path: Path) -
                                                                     call.wall_ms, call.status, call.response))
     path = tmp_path / "seed recorded.yaml"
     assert write_recording(recorder, path, "http://upstream.invalid", Callers()) == []
+    assert write_recording(recorder, tmp_path / "followed.yaml", "http://upstream.invalid", Callers(),
+                           websocket_messages=5) == [
+        "the 5 WebSocket messages passed on (jobs.follow) are not recorded: on replay the mock computes each "
+        "stream's frames from its jobs, and they were not compared"]
     text = path.read_text(encoding="utf-8")
     assert "&id" not in text
     assert "*id" not in text
