@@ -687,3 +687,15 @@ def test_a_broken_frame_is_reported_at_its_line_and_a_line_that_is_not_json_as_a
     assert lines[2:] == [f"{broken}:2:10: error: not JSON: Expecting value",
                          f"{empty}: error: not JSON Lines: it holds no document",
                          f"{tmp_path / 'missing.jsonl'}: error: cannot read: No such file or directory"]
+
+
+def test_the_library_s_own_functions_take_frames() -> None:
+    import contracts  # noqa: PLC0415
+
+    contracts.validate({"updates": [], "log": [{"rank": 0, "stdout": "hi\n", "stderr": None}], "newStatus": None},
+                       "JobsFollowResponse")
+    with pytest.raises(contracts.ContractViolation, match=r"/log/0/rank: '0' is not of type integer"):
+        contracts.validate({"log": [{"rank": "0"}]}, "JobsFollowResponse")
+    with pytest.raises(contracts.ContractViolation, match=r"^WSMessage_JobsFollowResponse breaks the contract"):
+        contracts.validate({"type": "response", "streamId": "0", "payload": {}},  # the end without its status
+                           "WSMessage_JobsFollowResponse")
