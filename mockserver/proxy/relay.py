@@ -47,7 +47,7 @@ class Relay:
     def __init__(self, app: ProxyApp) -> None:
         self.app = app
         self._open = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._numbers = itertools.count(1)  # tells connections apart (an id() may be reused)
 
     def refuse(self, path: str, headers: Mapping[str, str]) -> tuple[int, str] | None:
@@ -64,17 +64,31 @@ class Relay:
         with self._lock:
             if self._open >= MAX_RELAYS:
                 return 503, f"Service Unavailable: the proxy passes on at most {MAX_RELAYS} WebSockets at once"
-            self._open += 1
         return None
 
     def open(self, socket: WebSocket) -> RelaySession:
-        """A relay for a connection just accepted."""
+        """A relay for a connection just accepted (counted here: a handshake may still fail after ``refuse``)."""
+        with self._lock:
+            self._open += 1
+            self._lock.notify_all()
         return RelaySession(self, socket, next(self._numbers))
 
     def ended(self) -> None:
         """A relay has ended."""
         with self._lock:
             self._open -= 1
+            self._lock.notify_all()
+
+    @property
+    def open_relays(self) -> int:
+        """How many WebSockets are being passed on."""
+        with self._lock:
+            return self._open
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` WebSockets are being passed on (at most ``timeout`` seconds); whether they are."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._open == count, timeout)
 
 
 class RelaySession(WebSocketSession):

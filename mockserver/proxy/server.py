@@ -35,7 +35,9 @@ class ProxyServer:
     def __init__(self, app: ProxyApp, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
                  access_log: IO[str] | None = None, limits: Limits | None = None) -> None:
         self.app = app
-        self._server = HttpServer(app, host, port, websocket=Relay(app), limits=limits, threads=threads,
+        #: The WebSocket side: jobs.follow passed on.
+        self.relay = Relay(app)
+        self._server = HttpServer(app, host, port, websocket=self.relay, limits=limits, threads=threads,
                                   offload=_upstream_bound, access_log=access_log)
         app.sites.bind(self._server.host)  # the address it listens on names the proxy too
         self.host, self.port, self.url = self._server.host, self._server.port, self._server.url

@@ -266,3 +266,18 @@ def test_an_upstream_websocket_that_breaks_off_closes_the_clients_as_a_bad_gatew
                                                                          "broke off")
     assert failures == 1
     assert "broke off the WebSocket without closing it" in logged
+
+
+def test_a_relay_is_counted_while_its_websocket_is_open_and_a_failed_handshake_never(mock: MockServer) -> None:
+    with proxy_to(mock.url) as proxy:
+        relay = proxy.server.relay
+        status, _, _ = proxy.call("GET", "/api/jobs", headers={"Connection": "Upgrade", "Upgrade": "websocket",
+                                                               "Sec-WebSocket-Version": "13"})  # no key
+        assert status == 400
+        assert relay.open_relays == 0
+        with ws(proxy.url) as client:
+            assert relay.wait_for(1, IO_TIMEOUT)
+            client.send(envelope("1", "1", bearer=TOKEN))
+            assert frames(client, 1)[0]["status"] == 404
+        assert relay.wait_for(0, IO_TIMEOUT)
+        assert mock.app.followers.wait_for(0, IO_TIMEOUT)
