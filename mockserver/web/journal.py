@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -77,16 +77,18 @@ class Entry:
     script: str | None = None
     evicted: tuple[str, ...] = ()
     evicted_count: int = 0
+    #: More fields of this entry (the proxy's findings and upstream time); None for the mock's entries.
+    extra: Mapping[str, Any] | None = None
 
     @property
     def size(self) -> int:
         """What the entry takes in memory, at most: the entry and each of its fields (a string at four bytes a
-        character unless it is ASCII; ``str.isascii`` is a flag, not a scan)."""
+        character unless it is ASCII; ``str.isascii`` is a flag, not a scan; ``extra`` at four times its text)."""
         size = _ENTRY_BYTES + 2 * _BYTES_BYTES + len(self.request) + len(self.response)
         for text in (self.method, self.path, self.query, self.operation, self.user, self.script, *self.evicted):
             if text is not None:
                 size += 88 + (len(text) if text.isascii() else 4 * len(text))
-        return size
+        return size if self.extra is None else size + 4 * len(repr(self.extra))
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as the admin API shows it (the fields are listed in the module's docstring)."""
@@ -97,7 +99,8 @@ class Entry:
                 **_body("request", self.request, self.request_size),
                 **_body("response", self.response, self.response_size),
                 "requestBytes": self.request_size, "responseBytes": self.response_size,
-                **({"evicted": {"count": self.evicted_count, "ids": list(self.evicted)}} if self.evicted_count else {})}
+                **({"evicted": {"count": self.evicted_count, "ids": list(self.evicted)}} if self.evicted_count else {}),
+                **(self.extra or {})}
 
 
 class Journal:
@@ -113,9 +116,9 @@ class Journal:
 
     def record(self, *, clock_ms: int, wall_ms: int, method: str, path: str, query: str, operation: str | None,
                user: str | None, status: int, request: bytes, response: bytes, script: str | None = None,
-               evicted: tuple[str, ...] = ()) -> None:
+               evicted: tuple[str, ...] = (), extra: Mapping[str, Any] | None = None) -> None:
         """Add an entry (every field clipped to 4 KiB, the evicted ids to 16), dropping the oldest ones it has no
-        room for."""
+        room for; ``extra`` adds fields of its own."""
         if self.capacity <= 0:
             return
         with self._lock:
@@ -124,7 +127,7 @@ class Journal:
                           query[:_BODY_LIMIT], operation, None if user is None else user[:_BODY_LIMIT], status,
                           request[:_BODY_LIMIT], len(request), response[:_BODY_LIMIT], len(response),
                           None if script is None else script[:_BODY_LIMIT],
-                          tuple(job_id[:_BODY_LIMIT] for job_id in evicted[:_EVICTED_IDS]), len(evicted))
+                          tuple(job_id[:_BODY_LIMIT] for job_id in evicted[:_EVICTED_IDS]), len(evicted), extra)
             size = entry.size
             self._entries.append((entry, size))
             self._bytes += size

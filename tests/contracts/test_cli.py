@@ -395,7 +395,7 @@ def test_schemas_describe_adds_the_first_sentence(capsys: pytest.CaptureFixture[
     names = default_spec().schema_names()
     assert [line.split()[0] for line in lines] == names
     by_name = dict(zip(names, lines, strict=True))
-    assert by_name["JobState"].split(None, 1)[1] == "The state of a job."
+    assert by_name["JobState"].split(None, 1)[1] == "A value describing the current state of a Job."  # its type page
     assert by_name["SimpleDuration"].split(None, 1)[1] == "A duration."
     # The descriptions start in one column.
     width = max(map(len, names)) + 2
@@ -405,8 +405,9 @@ def test_schemas_describe_adds_the_first_sentence(capsys: pytest.CaptureFixture[
 
 
 # ---------------------------------------------------------------------------------------------- the program
-@pytest.mark.parametrize("arguments", [[], ["serve"], ["validate"], ["schemas"], ["scenarios"], ["spec"], ["verify"]],
-                         ids=["ucloud-jobs", "serve", "validate", "schemas", "scenarios", "spec", "verify"])
+@pytest.mark.parametrize("arguments", [[], ["serve"], ["validate"], ["schemas"], ["scenarios"], ["spec"], ["verify"],
+                                       ["proxy"]],
+                         ids=["ucloud-jobs", "serve", "validate", "schemas", "scenarios", "spec", "verify", "proxy"])
 def test_version_prints_the_distribution_version_on_every_command(
     capsys: pytest.CaptureFixture[str], arguments: list[str]
 ) -> None:
@@ -419,7 +420,8 @@ def test_every_command_is_asked_for_its_version() -> None:
     # A new command gets --version from build_parser; this keeps the list above complete.
     parser = build_parser()
     subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    assert sorted(subparsers.choices) == ["scenarios", "schemas", "serve", "spec", "validate", "verify"]
+    assert sorted(subparsers.choices) == ["proxy", "scenarios", "schemas", "serve", "spec", "validate",
+                                          "verify"]
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
