@@ -15,7 +15,7 @@ from typing import Any
 
 from contracts.scenario import Scenario
 from contracts.vocabulary import Vocabulary, default_vocabulary
-from mockserver.domain import queries, sessions
+from mockserver.domain import overview, queries, sessions
 from mockserver.domain.access import ADMIN, EDIT, READ, Caller, changed_acl, creator_acl
 from mockserver.domain.clock import Clock, VirtualClock
 from mockserver.domain.errors import DomainError, InvalidRequest, ItemsNotFound, NotSupported, UnknownJob
@@ -239,6 +239,43 @@ class Engine(State):
         """jobs.init: nothing to do (UCloud's own implementation does nothing either)."""
         with self._request(caller, "jobs.init"):
             return
+
+    # ------------------------------------------------------------------ looking on (the admin API's page)
+    def job_table(self, *, state: str | None = None, owner: str | None = None, offset: int = 0,
+                  limit: int = 50) -> JsonObject:
+        """Every job, newest first, in ``state`` and of ``owner`` when given: one page of rows, with counts.
+
+        Looking is no request: it plays no step and needs no permission.
+        """
+        return overview.table(self.jobs(), state=state, owner=owner, offset=offset, limit=limit)
+
+    def job_detail(self, job_id: str) -> JsonObject:
+        """A job's timeline: updates, what the clock will bring it, ACL, permissions, log; ``UnknownJob``."""
+        with self.lock:
+            self._settle(self.clock.now_ms())
+            job = self.store.get(job_id)
+            if job is None:
+                raise UnknownJob
+            return overview.detail(job, self.timeline.of(job_id), final=self.lifecycle.is_final(job),
+                                   access=self.access, projects=self.scenario.projects)
+
+    def upcoming(self, limit: int) -> JsonObject:
+        """The clock's reading, the next ``limit`` events it will bring (of jobs that have not ended), and the
+        script's next step with the time it is served at."""
+        with self.lock:
+            now = self.clock.now_ms()
+            self._settle(now)
+            def ongoing(job_id: str) -> bool:  # an ended job's scripted events change nothing
+                job = self.store.get(job_id)
+                return job is not None and not self.lifecycle.is_final(job)
+
+            events = [overview.event_json(at, event, job_id)
+                      for at, job_id, event in self.timeline.first(limit, ongoing)]
+            step = self.script.next_step
+            following = None if step is None else {
+                "step": self.script.cursor + 1, "call": step.call, "note": step.note,
+                "atMs": max(self.scenario.clock_start_ms + step.at_ms, now)}
+            return {"nowMs": now, "upcoming": events, "nextStep": following}
 
 
 def _millis(duration: Mapping[str, Any]) -> int:

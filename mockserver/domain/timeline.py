@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mockserver.domain.lifecycle import Event
@@ -68,12 +68,37 @@ class Timeline:
 
     def upcoming(self) -> list[tuple[int, str, Event]]:
         """Every event still to come, in order (superseded natural ones left out)."""
-        live = [entry for entry in self._due
-                if not entry.natural or self._natural.get(entry.job_id) == (entry.at, type(entry.event))]
+        live = [entry for entry in self._due if self._live(entry)]
         return [(entry.at, entry.job_id, entry.event) for entry in sorted(live)]
+
+    def first(self, limit: int, wanted: Callable[[str], bool] = lambda job_id: True) -> list[tuple[int, str, Event]]:
+        """The next ``limit`` events to come of the jobs ``wanted`` says yes to, in order, without sorting the heap.
+
+        A heap's smallest entries are found by walking it from the root, smallest child first: the cost grows
+        with ``limit`` (and the superseded entries met on the way), not with the number of jobs.
+        """
+        due = self._due
+        found: list[tuple[int, str, Event]] = []
+        frontier = [(due[0], 0)] if due else []
+        while frontier and len(found) < limit:
+            entry, index = heapq.heappop(frontier)
+            if self._live(entry) and wanted(entry.job_id):
+                found.append((entry.at, entry.job_id, entry.event))
+            for child in (2 * index + 1, 2 * index + 2):
+                if child < len(due):
+                    heapq.heappush(frontier, (due[child], child))
+        return found
+
+    def of(self, job_id: str) -> list[tuple[int, Event]]:
+        """The events still to come for one job, in order."""
+        mine = sorted(entry for entry in self._due if entry.job_id == job_id and self._live(entry))
+        return [(entry.at, entry.event) for entry in mine]
+
+    def _live(self, entry: _Due) -> bool:
+        """Whether an entry will apply: scripted ones always, natural ones while the job still expects them."""
+        return not entry.natural or self._natural.get(entry.job_id) == (entry.at, type(entry.event))
 
     def _compact(self) -> None:
         """Drop superseded entries, so that a job extended a million times costs one entry, not a million."""
-        self._due = [entry for entry in self._due
-                     if not entry.natural or self._natural.get(entry.job_id) == (entry.at, type(entry.event))]
+        self._due = [entry for entry in self._due if self._live(entry)]
         heapq.heapify(self._due)
