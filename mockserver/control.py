@@ -21,6 +21,7 @@ from mockserver.domain.engine import Engine
 from mockserver.domain.profiles import PROFILES, Profile, profile_named
 from mockserver.web.faults import Fault, FaultError, Faults, parse_faults
 from mockserver.web.journal import Journal
+from mockserver.web.verdicts import Verdicts
 
 __all__ = ["Control", "ScenarioNotFound"]
 
@@ -38,6 +39,8 @@ class Control:
         self.faults = faults
         self.journal = journal
         self.contract = contract
+        #: The contract's verdicts on the journal's entries, for the page's traffic view.
+        self.verdicts = Verdicts(contract)
         self.scenario_dirs = tuple(scenario_dirs)
         self._parsed: dict[tuple[str, int, int], Scenario] = {}
         self._lock = threading.Lock()

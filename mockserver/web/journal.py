@@ -23,22 +23,25 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Entry", "Journal"]
+__all__ = ["BODY_LIMIT", "NO_OPERATION", "Entry", "Journal", "Selection"]
 
-_BODY_LIMIT = 4096
+#: Bodies and queries are kept up to this many bytes.
+BODY_LIMIT = 4096
+#: The operation filter that selects requests of no operation (an unknown path or method).
+NO_OPERATION = "-"
 
 
 def _body(name: str, body: bytes, size: int) -> dict[str, Any]:
     """The body as JSON under ``name``, or as text under ``nameText`` when it is not JSON or was clipped."""
     if size == 0:
         return {name: None}
-    if size <= _BODY_LIMIT:
+    if size <= BODY_LIMIT:
         try:
             return {name: json.loads(body)}
         except (ValueError, RecursionError):
             pass
     text = body.decode("utf-8", errors="replace")
-    return {name: None, f"{name}Text": text if size <= _BODY_LIMIT else text + f"... ({size} bytes)"}
+    return {name: None, f"{name}Text": text if size <= BODY_LIMIT else text + f"... ({size} bytes)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +90,9 @@ class Journal:
             return
         with self._lock:
             self._seq += 1
-            self._entries.append(Entry(self._seq, clock_ms, wall_ms, method, path[:_BODY_LIMIT], query[:_BODY_LIMIT],
-                                       operation, user, status, request[:_BODY_LIMIT], len(request),
-                                       response[:_BODY_LIMIT], len(response), script))
+            self._entries.append(Entry(self._seq, clock_ms, wall_ms, method, path[:BODY_LIMIT], query[:BODY_LIMIT],
+                                       operation, user, status, request[:BODY_LIMIT], len(request),
+                                       response[:BODY_LIMIT], len(response), script))
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -99,10 +102,38 @@ class Journal:
 
     def snapshot(self, limit: int | None = None) -> dict[str, Any]:
         """The entries (the newest ``limit``), oldest first, with how many were dropped."""
+        found = self.select(limit=limit)
+        return {**found.counts(), "entries": [entry.to_dict() for entry in found.entries]}
+
+    def select(self, *, limit: int | None = None, operation: str | None = None, statuses: range | None = None,
+               before: int | None = None) -> Selection:
+        """The newest ``limit`` entries (oldest first) of ``operation`` (``NO_OPERATION``: of no operation), with a
+        status in ``statuses``, older than the entry numbered ``before``; and how many match in all."""
         with self._lock:
             entries = list(self._entries)
             seq = self._seq
+        if operation is not None or statuses is not None or before is not None:
+            wanted = None if operation == NO_OPERATION else operation
+            entries = [entry for entry in entries
+                       if (operation is None or entry.operation == wanted)
+                       and (statuses is None or entry.status in statuses)
+                       and (before is None or entry.seq < before)]
+        matched = len(entries)
         if limit is not None:
             entries = entries[-limit:] if limit > 0 else []
-        return {"capacity": self.capacity, "recorded": seq, "dropped": max(0, seq - len(self._entries)),
-                "entries": [entry.to_dict() for entry in entries]}
+        return Selection(self.capacity, seq, max(0, seq - len(self._entries)), matched, entries)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Some entries of the journal, oldest first, and the journal's counts."""
+
+    capacity: int
+    recorded: int
+    dropped: int
+    matched: int
+    entries: list[Entry]
+
+    def counts(self) -> dict[str, int]:
+        """The journal's size, how many entries it recorded and dropped since it was cleared."""
+        return {"capacity": self.capacity, "recorded": self.recorded, "dropped": self.dropped}
