@@ -177,7 +177,10 @@ class MockApp:
                 raise ApiError(404, admin_not_found())
             if request.method in STATE_CHANGING:
                 require_json(request)
-            return Response(encode(handler(self.control, request)), 200, content_type=JSON_TYPE)
+            answer = handler(self.control, request)
+            if isinstance(answer, Response):  # the page at /_mock/ui and its files
+                return answer
+            return Response(encode(answer), 200, content_type=JSON_TYPE)
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
             answer = self._error(error, request, path, None)
             return Response(answer.body(), answer.code, answer.extra_headers, content_type=JSON_TYPE)
