@@ -4,7 +4,8 @@
 "use strict";
 
 (() => {
-  const POLL_MS = 1000;
+  // How often the page asks for changes: once a second, or ?poll=MS (100 to 60000) in the page's address.
+  const POLL_MS = Math.min(60000, Math.max(100, Number(new URLSearchParams(location.search).get("poll")) || 1000));
   const JOBS_PER_PAGE = 50;
   const TRAFFIC_PER_PAGE = 25;
   const view = {
@@ -307,7 +308,8 @@
       update.status ? ` ${update.status}` : "",
       update.newTimeAllocationMs !== null ? ` (allocation now ${duration(update.newTimeAllocationMs)})` : "",
       update.outputFolder ? ` output in ${update.outputFolder}` : ""));
-    const upcoming = detail.upcoming.map((event) => el("li", {}, time(event.atMs), " ", describe(event)));
+    const upcoming = detail.upcoming.map((event) => el("li", {}, time(event.atMs), " ",
+      el("span", { class: "what" }, describe(event))));
     body.replaceChildren(
       el("dl", { class: "facts wide" }, facts.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)])),
       section("History", el("ol", { id: "timeline-updates", class: "events" }, updates)),
