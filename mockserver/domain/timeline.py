@@ -107,10 +107,7 @@ class Timeline:
 
     def _live(self, entry: _Due) -> bool:
         """Whether an entry will apply: scripted ones always, natural ones while the job still expects them."""
-        if not entry.natural:
-            return True
-        current = self._natural.get(entry.job_id)
-        return current is not None and _key(current) == _key(entry)
+        return not entry.natural or self._natural.get(entry.job_id) is entry
 
     def _done(self, entry: _Due) -> None:
         """A scripted entry has fallen due: it is no longer to come."""

@@ -64,3 +64,13 @@ def test_an_event_that_fell_due_is_no_longer_to_come() -> None:
     timeline.track("1", (50, Expired()))  # rescheduled: the entry at 40 is superseded
     assert timeline.of("1") == [(30, ProviderUpdate(status="late")), (50, Expired())]
     assert timeline.first(5) == [(30, "1", ProviderUpdate(status="late")), (50, "1", Expired())]
+
+
+def test_a_natural_event_rescheduled_back_to_an_earlier_time_is_to_come_once() -> None:
+    timeline = Timeline()
+    timeline.track("1", (10, Expired()))
+    timeline.track("1", (20, Expired()))
+    timeline.track("1", (10, Expired()))  # back to 10: a new entry, the first one at 10 stays superseded
+    assert timeline.upcoming() == [(10, "1", Expired())]
+    assert timeline.first(5) == [(10, "1", Expired())]
+    assert [at for at, _, _ in timeline.pop_due(30)] == [10]
