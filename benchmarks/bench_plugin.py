@@ -160,8 +160,8 @@ def measure(tests: int, repeat: int) -> dict[str, Any]:
 
 def environment() -> dict[str, Any]:
     """The machine and versions the figures come from."""
-    versions = {name: metadata.version(name) for name in ("ucloud-jobs-contract", "pytest", "werkzeug", "waitress",
-                                                          "jsonschema", "jsonschema-rs")}
+    versions = {name: metadata.version(name) for name in ("ucloud-jobs-contract", "pytest", "werkzeug", "httptools",
+                                                          "websockets", "jsonschema", "jsonschema-rs")}
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": " ".join(part for part in platform.uname() if part), "cpus": os.cpu_count(),
             "python": platform.python_version(), "versions": versions,

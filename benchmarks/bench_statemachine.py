@@ -140,7 +140,7 @@ def measure(profiles: Sequence[str], examples: int, steps: int, repeat: int) -> 
 def environment() -> dict[str, Any]:
     """The machine and versions the figures come from."""
     versions = {name: metadata.version(name) for name in ("ucloud-jobs-contract", "hypothesis", "werkzeug",
-                                                          "waitress")}
+                                                          "httptools", "websockets")}
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": " ".join(part for part in platform.uname() if part), "cpus": os.cpu_count(),
             "python": platform.python_version(),

@@ -95,17 +95,24 @@ def scenario_violations(document: Any) -> list[str]:
 
 
 def _step_violations(step: Mapping[str, Any], where: str) -> list[str]:
+    from contracts.streams import default_streams, payload_schema  # noqa: PLC0415 - with the validator
     from contracts.validation import default_contract  # noqa: PLC0415 - with the validator
 
     spec = default_contract().spec
+    streams = default_streams()
     call = step["call"]
-    if call not in spec.operations:
-        return [f"{where}/call: {call!r} is not a call of the Jobs API (known: {', '.join(sorted(spec.operations))})"]
-    operation = spec.operation(call)
-    if operation.method != "POST" or operation.request_schema is None or step.get("request") is None:
+    if call in streams:  # a WebSocket call (jobs.follow): its request is the envelope's payload
+        schema: str | None = payload_schema(streams[call], spec)
+    elif call in spec.operations:
+        operation = spec.operation(call)
+        schema = operation.request_schema if operation.method == "POST" else None
+    else:
+        known = ", ".join(sorted([*spec.operations, *streams]))
+        return [f"{where}/call: {call!r} is not a call of the Jobs API (known: {known})"]
+    if schema is None or step.get("request") is None:
         return []
     return [f"{where}/request{violation.pointer}: {violation.message}"
-            for violation in default_contract().iter_violations(step["request"], operation.request_schema)]
+            for violation in default_contract().iter_violations(step["request"], schema)]
 
 
 def _default(*path: str) -> Any:

@@ -124,6 +124,7 @@ class Contract:
 
     def validate(self, instance: Any, schema: str, subject: str | None = None) -> None:
         """Raise ``ContractViolation`` listing every offending field unless ``instance`` is a valid ``schema``."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the library's frames
         validator = self.validator(schema)
         if validator.is_valid(instance):
             return
@@ -132,6 +133,7 @@ class Contract:
 
     def validate_request(self, operation_id: str, body: Any) -> None:
         """Check the JSON body of a request to ``operation_id``."""
+        __tracebackhide__ = True
         operation = self.spec.operation(operation_id)
         if operation.request_schema is None:
             return
@@ -140,6 +142,7 @@ class Contract:
 
     def validate_response(self, operation_id: str, status: int, body: Any) -> None:
         """Check the JSON body of a response of ``operation_id`` with ``status`` against the documented schema."""
+        __tracebackhide__ = True
         operation = self.spec.operation(operation_id)
         schema = operation.response_schema(status)
         self.validate(body, schema,
@@ -164,14 +167,17 @@ def iter_violations(instance: Any, schema: str) -> Iterator[Violation]:
 
 def validate(instance: Any, schema: str) -> None:
     """Raise ``ContractViolation`` unless ``instance`` is a valid ``schema`` of the bundled contract."""
+    __tracebackhide__ = True
     default_contract().validate(instance, schema)
 
 
 def validate_request(operation_id: str, body: Any) -> None:
     """Raise ``ContractViolation`` unless ``body`` is a valid request body of ``operation_id``."""
+    __tracebackhide__ = True
     default_contract().validate_request(operation_id, body)
 
 
 def validate_response(operation_id: str, status: int, body: Any) -> None:
     """Raise ``ContractViolation`` unless ``body`` is a valid ``status`` response of ``operation_id``."""
+    __tracebackhide__ = True
     default_contract().validate_response(operation_id, status, body)

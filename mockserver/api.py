@@ -22,8 +22,10 @@ from typing import IO, Any
 from contracts.scenario import Scenario
 from contracts.testing.transport import mock_token
 from mockserver.control import Control
-from mockserver.server import HttpServer
+from mockserver.server import HttpServer, Limits
 from mockserver.web.app import MockApp, ServerError, create_app
+from mockserver.web.follow import FollowStream
+from mockserver.web.requestlog import RequestSink
 
 __all__ = ["MockClock", "MockFaults", "MockServer", "ServerErrors"]
 
@@ -93,20 +95,30 @@ class MockServer:
 
     The port is bound in the constructor, so ``url`` is known before ``start``; ``stop`` (or leaving the
     ``with`` block) closes it. ``scenario`` is a bundled or configured scenario's name, a file, or a
-    ``Scenario``; ``app`` serves an app built elsewhere instead.
+    ``Scenario``; ``app`` serves an app built elsewhere instead. Requests are answered in the server's one loop,
+    except while a latency fault is set: then API calls go to a pool of ``threads`` threads, so that the fault
+    delays its own call and no other client's.
+    ``request_log`` is called after every request with its ``RequestRecord``
+    (``mockserver.web.requestlog.StreamLog(sys.stderr)`` writes the lines ``ucloud-jobs serve`` writes);
+    ``access_log`` is the socket server's own, shorter line.
     """
 
     def __init__(self, scenario: str | Scenario | None = None, profile: str | None = None, *,
                  era: str | None = None, host: str = "127.0.0.1", port: int = 0, users: Mapping[str, str] | None = None,
                  scenario_dirs: Sequence[str | Path] = (), validate_responses: bool = False,
-                 app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None) -> None:
+                 app: MockApp | None = None, threads: int = 4, access_log: IO[str] | None = None,
+                 limits: Limits | None = None, request_log: RequestSink | None = None) -> None:
         self.app = app if app is not None else create_app(scenario=scenario, profile=profile, era=era, users=users,
                                                           scenario_dirs=scenario_dirs,
                                                           validate_responses=validate_responses)
+        if request_log is not None:
+            self.app.request_log = request_log
         self.control = self.app.control
         self.clock = MockClock(self.control)
         self.faults = MockFaults(self.control)
-        self._server = HttpServer(self.app, host, port, threads=threads, access_log=access_log)
+        faults = self.app.faults
+        self._server = HttpServer(self.app, host, port, websocket=self.app.websocket, threads=threads,
+                                  access_log=access_log, limits=limits, offload=lambda environ: faults.delays)
         self.app.sites.bind(self._server.host)  # the address it listens on names the server too
         self.host = self._server.host
         self.port = self._server.port
@@ -115,16 +127,26 @@ class MockServer:
     # ------------------------------------------------------------------ lifetime
     def start(self) -> MockServer:
         """Serve in a background thread; returns self."""
+        self.app.waits.resume()
         self._server.start()
         return self
 
     def stop(self) -> None:
-        """Close the socket and every connection."""
+        """Close the socket and every connection; a call waiting out a latency fault is answered at once."""
         self._server.stop()
+        self.app.waits.wake()
+
+    def stop_soon(self) -> None:
+        """Ask ``serve_forever`` to return; safe from a signal handler."""
+        self._server.stop_soon()
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (``ucloud-jobs serve``)."""
-        self._server.serve_forever()
+        self.app.waits.resume()
+        try:
+            self._server.serve_forever()
+        finally:
+            self.app.waits.wake()  # a pool thread waiting out a latency fault would hold the process at exit
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -167,6 +189,32 @@ class MockServer:
         """The requests the mock answered since the last reset, oldest first."""
         entries: list[dict[str, Any]] = self.control.journal.snapshot()["entries"]
         return entries
+
+    def follow(self, job_id: str, *, user: str = DEFAULT_USER, project: str | None = None,
+               stream_id: str = "0") -> FollowStream:
+        """Follow a job in process, as ``jobs.follow`` over the WebSocket would: an iterator of its frames.
+
+        The first message is due at once. Iterating takes the frames due so far and stops; it never blocks.
+        Move the clock (``clock.advance``, a request, a scripted step) and iterate again for the frames that
+        fell due, in order; the ``response`` frame ends the stream (``ended``). ``ApiError`` for a job that
+        ``user`` may not read (404) or a project they are no member of (403).
+        """
+        return self.app.follow(job_id, user=user, project=project, stream_id=stream_id)
+
+    def wait_for_followers(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until exactly ``count`` jobs.follow streams are open (a client in a thread has subscribed); False
+        if ``timeout`` seconds passed first. It waits on an event, not by polling."""
+        return self.app.followers.wait_for(count, timeout)
+
+    @property
+    def connections(self) -> int:
+        """How many client connections are open (HTTP and WebSocket)."""
+        return self._server.connections
+
+    @property
+    def followers(self) -> int:
+        """How many jobs.follow streams are open (over WebSockets and in process)."""
+        return self.app.followers.count
 
     def check(self) -> None:
         """Raise ``ServerErrors`` if the mock failed while serving since the last check."""

@@ -8,9 +8,11 @@ Importing the plugin costs nothing: the mock and the validators load when a test
 
 Fixtures: ``ucloud_mock`` (the running mock), ``ucloud_mock_server`` (the same, without the reset),
 ``ucloud_app`` (a fresh in-process WSGI app), ``ucloud_contract`` (validation helpers). The marker
-``@pytest.mark.ucloud_scenario(name, profile=..., era=...)`` chooses a test's scenario. With ``--ucloud-url``,
-``--ucloud-verify`` adds the verification of a live provider as one test; the token comes from
-``--ucloud-token`` or the environment variable ``UCLOUD_TOKEN``, and is never printed.
+``@pytest.mark.ucloud_scenario(name, profile=..., era=...)`` chooses a test's scenario; ``--ucloud-scenario``,
+``--ucloud-profile`` and ``--ucloud-era``, or the ini options ``ucloud_scenario``, ``ucloud_profile`` and
+``ucloud_era``, choose every test's (the marker beats the command line, which beats the ini file). With
+``--ucloud-url`` (or ``ucloud_url``), ``--ucloud-verify`` adds the verification of a live provider as one test;
+the token comes from ``--ucloud-token`` or the environment variable ``UCLOUD_TOKEN``, and is never printed.
 """
 
 from __future__ import annotations
@@ -56,18 +58,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed of --ucloud-verify's state machine, to repeat a run (default: a new one)")
     group.addoption("--ucloud-shrink-time", type=float, default=5.0, metavar="SECONDS",
                     help="longest time --ucloud-verify shortens a failing run; 0 reports it as found (default: 5)")
+    # The same choices in pytest.ini, pyproject.toml ([tool.pytest.ini_options]), tox.ini or setup.cfg; the
+    # command line wins. A token has no ini option: it does not belong in a file under version control.
+    for name, option in _INI.items():
+        parser.addini(name, help=f"like {option}; the command line wins", default="")
+
+
+#: The ini options, each with the command-line option it stands in for.
+_INI = {"ucloud_scenario": "--ucloud-scenario", "ucloud_profile": "--ucloud-profile", "ucloud_era": "--ucloud-era",
+        "ucloud_url": "--ucloud-url"}
+
+
+def _setting(config: pytest.Config, ini: str) -> tuple[str | None, str]:
+    """The value of a setting and where it was given: the command line's, else the ini file's, else None."""
+    option = _INI[ini]
+    value = config.getoption(option)
+    if value is not None:
+        return str(value), option
+    # An ini value may arrive as a number (`ucloud_era = 2024` in pyproject.toml) or with spaces around it.
+    given = str(config.getini(ini)).strip()
+    where = config.inipath.name if config.inipath is not None else "the ini file"
+    return (given, f"{ini} in {where}") if given else (None, "")
+
+
+def _check_ini_choices(config: pytest.Config) -> None:
+    """An unknown profile or era in the ini file is a usage error in one line, as on the command line."""
+    from contracts.profiles import ERAS, PROFILES  # noqa: PLC0415 - a few names, no spec
+
+    for ini, known in (("ucloud_profile", PROFILES), ("ucloud_era", ERAS)):
+        value, where = _setting(config, ini)
+        if value is not None and value not in known:
+            noun = ini.removeprefix("ucloud_")
+            raise pytest.UsageError(f"{where}: unknown {noun} {value!r}; known {noun}s: {', '.join(known)}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker; check the verify options."""
+    """Register the marker; check the ini choices and the verify options."""
     config.addinivalue_line(
         "markers",
         "ucloud_scenario(name, profile=None, era=None): start the mock with this scenario (and profile and era) "
         "for this test",
     )
+    _check_ini_choices(config)
     if config.getoption("--ucloud-verify"):
-        if not config.getoption("--ucloud-url"):
-            raise pytest.UsageError("--ucloud-verify needs --ucloud-url (and --ucloud-token)")
+        if not _setting(config, "ucloud_url")[0]:
+            raise pytest.UsageError("--ucloud-verify needs --ucloud-url or the ucloud_url ini option (and "
+                                    "--ucloud-token)")
         if not _token(config):
             raise pytest.UsageError(f"--ucloud-verify needs --ucloud-token or ${TOKEN_VARIABLE} as well as "
                                     "--ucloud-url")
@@ -101,25 +137,34 @@ class ContractHelper:
         self.contract.validate_response(operation_id, status, body)
 
 
-def _stage(request: pytest.FixtureRequest) -> tuple[str, str | None, str | None]:
-    """The scenario, profile and era of this test: the marker's, else the command line's, else blank's own."""
+Stage = tuple[str, str | None, str | None]
+
+
+def _stage(request: pytest.FixtureRequest) -> tuple[Stage, str]:
+    """The scenario, profile and era of this test, and where they were chosen.
+
+    Each is the marker's, else the command line's, else the ini file's, else the ``blank`` scenario's own.
+    """
+    config = request.config
+    scenario, where = _setting(config, "ucloud_scenario")
+    profile = _setting(config, "ucloud_profile")[0]
+    era = _setting(config, "ucloud_era")[0]
     marker = request.node.get_closest_marker("ucloud_scenario")
-    scenario = request.config.getoption("--ucloud-scenario") or DEFAULT_SCENARIO
-    profile = request.config.getoption("--ucloud-profile")
-    era = request.config.getoption("--ucloud-era")
     if marker is not None:
         scenario = marker.args[0] if marker.args else marker.kwargs.get("name", scenario)
         profile = marker.kwargs.get("profile", profile)
         era = marker.kwargs.get("era", era)
-    return scenario, profile, None if era is None else str(era)
+        where = "@pytest.mark.ucloud_scenario"
+    return (scenario or DEFAULT_SCENARIO, profile, None if era is None else str(era)), where
 
 
-def _load(load: Any, stage: tuple[str, str | None, str | None]) -> None:
-    """Load the test's stage; an unknown scenario, profile or era fails the test in one line."""
+def _load(load: Any, chosen: tuple[Stage, str]) -> None:
+    """Load the test's stage; an unknown scenario, profile or era fails the test in one line naming where it was."""
+    stage, where = chosen
     try:
         load(*stage)
     except LookupError as error:
-        pytest.fail(f"@pytest.mark.ucloud_scenario: {error.args[0] if error.args else error}", pytrace=False)
+        pytest.fail(f"{where}: {error.args[0] if error.args else error}", pytrace=False)
 
 
 @pytest.fixture
@@ -184,12 +229,14 @@ class VerifyItem(pytest.Item):
 
         config = self.config
         options = VerifyOptions(examples=config.getoption("--ucloud-examples"),
-                                profile=config.getoption("--ucloud-profile") or "auto",
+                                profile=_setting(config, "ucloud_profile")[0] or "auto",
                                 seed=config.getoption("--ucloud-seed"),
                                 shrink_seconds=config.getoption("--ucloud-shrink-time"))
         token = _token(config)
         assert token is not None  # pytest_configure refused to start without one
-        report: Report = verify_url(config.getoption("--ucloud-url"), token, options,
+        url = _setting(config, "ucloud_url")[0]
+        assert url is not None  # pytest_configure refused to start without one
+        report: Report = verify_url(url, token, options,
                                     second_token=os.environ.get("UCLOUD_SECOND_TOKEN") or None,
                                     control_for=HttpControl.probe)
         if not report.ok:
@@ -206,7 +253,7 @@ class VerifyItem(pytest.Item):
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         """Where the item comes from, for pytest's report."""
-        return "ucloud-verify", None, f"verify {self.config.getoption('--ucloud-url')}"
+        return "ucloud-verify", None, f"verify {_setting(self.config, 'ucloud_url')[0]}"
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -23,7 +23,7 @@ PACKAGES = ("contracts", "mockserver")
 # The pytest plugin: imported by pytest in every run of a consumer's suite, so it must import nothing heavy.
 PLUGIN = "mockserver.pytest_plugin"
 # What the domain must not import: HTTP, the server, the layers above it.
-NOT_FOR_THE_DOMAIN = ("werkzeug", "waitress", "granian", "http", "mockserver.web", "mockserver.server",
+NOT_FOR_THE_DOMAIN = ("werkzeug", "httptools", "websockets", "asyncio", "http", "mockserver.web", "mockserver.server",
                       "mockserver.api", "mockserver.cli", "mockserver.control", "mockserver.remote")
 # The domain's facade: what the layers above it may import from it.
 DOMAIN_FACADE = ("mockserver.domain.engine", "mockserver.domain.errors", "mockserver.domain.access",

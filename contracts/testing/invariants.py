@@ -11,88 +11,29 @@ checks (``invariant_name``), so that ``contracts.testing.tally.Tally`` can count
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+import itertools
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from contracts.errors import ContractViolation, Violation
 from contracts.profiles import UCLOUD
+from contracts.testing.checks import InvariantViolation, checks, duration_ms, invariant_name, invariant_names
 from contracts.vocabulary import default_vocabulary
 
 if TYPE_CHECKING:
     from contracts.testing.transport import Reply
     from contracts.validation import Contract
 
-__all__ = [
-    "InvariantViolation",
-    "check_browse_owner",
-    "check_bulk_response",
-    "check_created_at",
-    "check_extended",
-    "check_final_unchanged",
-    "check_foreign_request",
-    "check_invisible",
-    "check_new_ids",
-    "check_products_offered",
-    "check_read_only",
-    "check_refused_bulk",
-    "check_response",
-    "check_retrieves_agree",
-    "check_session",
-    "check_state_known",
-    "check_status",
-    "check_suspended",
-    "check_terminated",
-    "check_unchanged",
-    "check_unsuspended",
-    "check_updates",
-    "check_utilization",
-    "duration_ms",
-    "invariant_name",
-    "invariant_names",
-]
+__all__ = ["InvariantViolation", "check_browse_owner", "check_bulk_response", "check_created_at", "check_extended",
+           "check_final_unchanged", "check_follow_end", "check_follow_first", "check_follow_forward",
+           "check_follow_updates_once", "check_foreign_request", "check_frame", "check_invisible", "check_new_ids",
+           "check_products_offered", "check_read_only", "check_refused_bulk", "check_response",
+           "check_retrieves_agree", "check_session", "check_state_known", "check_status", "check_suspended",
+           "check_terminated", "check_unchanged", "check_unsuspended", "check_updates", "check_utilization",
+           "duration_ms", "invariant_name", "invariant_names"]
 
 Job = Mapping[str, Any]
-CheckT = TypeVar("CheckT", bound=Callable[..., None])
-
-_NAMES: dict[Callable[..., None], str] = {}  # filled once, at import, by @_checks
-
-
-def _checks(name: str) -> Callable[[CheckT], CheckT]:
-    """Register a check function under the name of the invariant (or contract rule) it checks."""
-
-    def register(check: CheckT) -> CheckT:
-        _NAMES[check] = name
-        return check
-
-    return register
-
-
-def invariant_name(check: Callable[..., None]) -> str:
-    """What ``check`` checks, as the summary of a verification names it; ``KeyError`` for an unregistered one."""
-    return _NAMES[check]
-
-
-def invariant_names() -> tuple[str, ...]:
-    """Every registered check's name, in the order of this module."""
-    return tuple(_NAMES.values())
-
-
-class InvariantViolation(ContractViolation):
-    """A response that is valid on its own but breaks an invariant of the API."""
-
-    def __init__(self, invariant: str, job_id: str | None, detail: str,  # noqa: PLR0917 - data first
-                 pointer: str = "", expected: str = "", actual: str = "") -> None:
-        self.invariant = invariant
-        self.job_id = job_id
-        subject = f"invariant '{invariant}'" + (f" for job {job_id}" if job_id is not None else "")
-        super().__init__(subject, [Violation(pointer, invariant, expected, actual, detail)])
-
-
-def duration_ms(duration: Mapping[str, Any] | None) -> int | None:
-    """A SimpleDuration in milliseconds (None stays None)."""
-    if duration is None:
-        return None
-    return int(duration["hours"]) * 3_600_000 + int(duration["minutes"]) * 60_000 + int(duration["seconds"]) * 1000
+_checks = checks
 
 
 def _state(job: Job) -> str:
@@ -103,7 +44,6 @@ def _is_final(state: str) -> bool:
     return state in default_vocabulary().final_states
 
 
-
 @_checks("every response is JSON, valid for its operation and status")
 def check_response(contract: Contract, operation: str, reply: Reply) -> None:
     """The contract: the body is JSON and valid against the documented response of its operation and status."""
@@ -111,6 +51,12 @@ def check_response(contract: Contract, operation: str, reply: Reply) -> None:
         raise ContractViolation(f"{reply.request_line} answered {reply.status}",
                                 [Violation("", "json", "a JSON body", repr(reply.raw[:80]), "the body is not JSON")])
     contract.validate_response(operation, reply.status, reply.body)
+
+
+@_checks("every frame of jobs.follow is valid for its kind")
+def check_frame(contract: Contract, schema: str, frame: Any) -> None:
+    """The contract: a frame of a stream is a valid ``message`` or ``response`` frame (jobs.asyncapi.yaml)."""
+    contract.validate(frame, schema)
 
 
 @_checks("every call gets the status it should")
@@ -379,3 +325,55 @@ def check_invisible(job_id: str, status: int, browsed: Iterable[Job]) -> None:
 def check_read_only(before: Job, after: Job) -> None:
     """A user with READ but not EDIT is refused extend, terminate, suspend and unsuspend, and nothing changes."""
     check_unchanged(before, after, "READ without EDIT changes nothing")
+
+# ------------------------------------------------------------------ jobs.follow: the frames of one stream
+Frames = Sequence[Mapping[str, Any]]
+
+
+def _streamed(frames: Frames) -> list[Mapping[str, Any]]:
+    return [frame["payload"] for frame in frames if frame.get("type") == "message"]
+
+
+@_checks("the first message of a stream is the job's status, with no updates and no log")
+def check_follow_first(frames: Frames) -> None:
+    """Old updates and log are not sent again: the first message carries the status (and maybe the job) only."""
+    first = (_streamed(frames) or [{}])[0]
+    if first.get("updates") or first.get("log"):
+        raise InvariantViolation("the first message has no updates and no log", None, "old history was re-sent",
+                                 "/payload", "[] and []", f"{len(first.get('updates') or [])} updates")
+
+
+@_checks("a followed job's status only moves forward")
+def check_follow_forward(frames: Frames) -> None:
+    """No state follows a final one, and only a suspended job goes back to the queue (REFERENCE.md §4.3)."""
+    states = [message["newStatus"]["state"] for message in _streamed(frames) if message.get("newStatus")]
+    for before, after in itertools.pairwise(states):
+        if before != after and (_is_final(before) or (after == "IN_QUEUE" and before != "SUSPENDED")):
+            raise InvariantViolation("statuses only move forward", None, f"{before} was followed by {after}",
+                                     "/payload/newStatus/state", f"a state after {before}", after)
+
+
+@_checks("no update is sent twice")
+def check_follow_updates_once(frames: Frames) -> None:
+    """Each update reaches a follower once."""
+    seen: set[str] = set()
+    for message in _streamed(frames):
+        for update in message.get("updates") or []:
+            key = repr(sorted(update.items()))
+            if key in seen:
+                raise InvariantViolation("no update is sent twice", None, f"{update} came again", "/payload/updates")
+            seen.add(key)
+
+
+@_checks("a stream that ends well ends at a final state")
+def check_follow_end(frames: Frames) -> None:
+    """A ``response`` frame with status 200 ends the stream, after a message whose status is final; nothing
+    follows it."""
+    ends = [index for index, frame in enumerate(frames) if frame.get("type") == "response"]
+    if not ends or frames[ends[0]].get("status") != 200:
+        return
+    states = [message["newStatus"]["state"] for message in _streamed(frames[:ends[0]]) if message.get("newStatus")]
+    if ends[0] != len(frames) - 1 or not states or not _is_final(states[-1]):
+        last = states[-1] if states else "none"
+        raise InvariantViolation("the stream ends at a final state", None, f"it ended after {last}, and "
+                                 f"{len(frames) - 1 - ends[0]} frames followed", "/status", "final, then nothing", last)

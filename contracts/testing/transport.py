@@ -12,13 +12,14 @@ import http.client
 import json
 import shlex
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from contracts.spec import Spec, default_spec
 from contracts.testing.control import MockControl
+from contracts.testing.following import Following, InProcessFollowing, SocketFollowing
 from contracts.wire import encode_query
 
 __all__ = ["SECOND_TOKEN_VARIABLE", "TOKEN_VARIABLE", "HttpTransport", "Reply", "Transport", "WsgiTransport",
@@ -144,17 +145,26 @@ class _Base:
 
 
 class WsgiTransport(_Base):
-    """Calls a WSGI app in-process (no socket). ``users`` name the callers; the first is the default one."""
+    """Calls a WSGI app in-process (no socket). ``users`` name the callers; the first is the default one.
+
+    ``follower`` (job id, user, project) -> an iterator of the frames due lets it follow jobs too (a mock's
+    ``follow``); without it, ``follow`` is None.
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]], users: Iterable[str] = ("user", "other-user"), *,
                  tokens: Mapping[str, str] | None = None, spec: Spec | None = None,
-                 control: MockControl | None = None) -> None:
+                 control: MockControl | None = None,
+                 follower: Callable[[str, str, str | None], Iterator[dict[str, Any]]] | None = None) -> None:
         from werkzeug.test import Client  # noqa: PLC0415 - werkzeug only for in-process targets
 
         names = tuple(users)
         super().__init__(spec or default_spec(), dict(tokens) if tokens else {u: mock_token(u) for u in names},
                          control=control)
         self.client = Client(app)
+        self.follow: Callable[[str, str | None, str | None], Following] | None = None
+        if follower is not None:
+            self.follow = lambda job_id, user, project: InProcessFollowing(
+                follower(job_id, user or self.users[0], project))
 
     def call(self, operation_id: str, request: Any, *, user: str | None = None, project: str | None = None) -> Reply:
         """Call an operation of the app."""
@@ -216,6 +226,11 @@ class HttpTransport(_Base):
         status, response_headers, raw = self._raw(method, target, body, headers)
         return Reply(status, _parse(raw), response_headers, raw, f"{method} {target}",
                      self._curl(method, target, body, headers, user))
+
+    def follow(self, job_id: str, user: str | None, project: str | None) -> Following:
+        """Follow a job over a WebSocket (jobs.follow), as ``user``."""
+        return SocketFollowing(self.base_url, self.tokens[user or self.users[0]], job_id, project=project,
+                               timeout=self._timeout)
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -20,11 +20,14 @@ from hypothesis import seed as seeded
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from contracts.errors import ContractError, ContractViolation
+from contracts.errors import ContractError, ContractViolation, Violation
 from contracts.scenario import Scenario
+from contracts.streams import default_streams
 from contracts.testing import invariants as inv
+from contracts.testing.following import Follow, Following
 from contracts.testing.report import Finding, Observer, Report, Shrinking
 from contracts.testing.statemachine import Recorder, Target, build_state_machine
+from contracts.testing.stream_checks import check_stream
 from contracts.testing.tally import Tally
 from contracts.testing.transport import Reply, Transport
 from contracts.validation import Contract, default_contract
@@ -55,6 +58,7 @@ class _Replay:
         self.created: list[str] = []
         self.last: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, list[tuple[str, dict[str, Any], int]]] = {}
+        self.streams: list[Following] = []
 
     def user(self, name: str | None) -> str:
         users = self.transport.users
@@ -65,8 +69,23 @@ class _Replay:
         raise ContractError(f"the scenario acts as {name!r}, but only one user's token was given")
 
     def run(self) -> None:
+        try:
+            self.play()
+            for following in self.streams:  # what the steps' streams got, checked once the steps are done
+                check_stream(following.take(0.5), self.contract, self.tally)
+        finally:
+            for following in self.streams:
+                following.close()
+
+    def play(self) -> None:
+        streams = default_streams()
         for index, step in enumerate(self.scenario.steps, start=1):
             request = step.bind(self.created)
+            follow: Follow | None = getattr(self.transport, "follow", None)
+            if step.call in streams:  # a WebSocket call: its frames are checked at the end (none to follow: skip)
+                if follow is not None:
+                    self.streams.append(follow(request["id"], self.user(step.user), step.project))
+                continue
             reply = self.transport.call(step.call, request, user=self.user(step.user), project=step.project)
             self.calls.append(reply)
             where = f"step {index} ({step.call})" + (f": {step.note}" if step.note else "")
@@ -218,6 +237,47 @@ def _shortest(final: Finding, first: tuple[Finding, float] | None, recorder: Rec
                    shrinking=Shrinking(len(found.curl), runs, time.monotonic() - at, kept_first))
 
 
+FOLLOW_WAIT_S = 30.0  # how long a live provider may take for each frame of a followed job
+
+
+def follow_phase(transport: Transport, *, contract: Contract | None = None, tally: Tally | None = None,
+                 wait: float = FOLLOW_WAIT_S) -> Finding | None:
+    """Follow a new job while it runs and is terminated; every frame checked (``check_stream``). None if the
+    target cannot be followed or every check held; a mock's clock is moved, a live provider is waited for."""
+    from contracts.scenario import resolve_scenario  # noqa: PLC0415
+
+    follow: Follow | None = getattr(transport, "follow", None)
+    if follow is None:
+        return None
+    contract, tally = contract or default_contract(), tally if tally is not None else Tally()
+    calls: list[Reply] = []
+    item = resolve_scenario("extend-and-terminate").steps[0].bind([])["items"][0]
+    try:
+        created = transport.call("jobs.create", {"items": [{**item, "timeAllocation": {"hours": 1, "minutes": 0,
+                                                                                       "seconds": 0}}]})
+        calls.append(created)
+        tally(inv.check_status, created, 200, "follow: create a job")
+        following = follow(created.body["responses"][0]["id"], None, None)
+        try:
+            frames = following.take(wait)
+            if transport.control is not None:
+                transport.control.advance(60_000)  # out of the queue
+            terminated = transport.call("jobs.terminate", {"items": [{"id": created.body["responses"][0]["id"]}]})
+            calls.append(terminated)
+            tally(inv.check_status, terminated, 200, "follow: terminate it")
+            frames += following.take(wait)
+        finally:
+            following.close()
+        check_stream(frames, contract, tally)
+        if not frames or frames[-1].get("type") != "response":
+            raise ContractViolation("jobs.follow", [Violation("", "end", "a response frame", "none",
+                                                              f"the stream did not end within {wait:g} s of the "
+                                                              "job's termination")])
+    except (ContractViolation, ContractError) as problem:
+        return Finding("follow", str(problem), tuple(reply.curl for reply in calls))
+    return None
+
+
 def sharing_project(member: str) -> str | None:
     """The project of the state machine's stage (blank) in which ``member`` is a member, for the sharing rules."""
     from contracts.scenario import resolve_scenario  # noqa: PLC0415 - only with a mock's second user
@@ -268,6 +328,13 @@ def verify(transport: Transport, scenarios: Sequence[Scenario], *, examples: int
 
     for scenario in scenarios:
         run(f"scenario {scenario.name}", scenario_phase(scenario))
+    def follow_stage() -> Finding | None:
+        if prepare is not None:
+            prepare(None)  # the blank stage
+        return follow_phase(transport, tally=report.tally)
+
+    if getattr(transport, "follow", None) is not None:
+        run("follow", follow_stage)
     if examples > 0:
         run("state machine", machine_phase)
     return report

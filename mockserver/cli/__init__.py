@@ -2,8 +2,8 @@
 
 A command is registered by a function that adds a subparser to ``ucloud-jobs`` and sets its ``command``
 default to a function of the parsed arguments that returns the exit code (0 ok, 1 violations, 2 usage).
-``COMMANDS`` lists those functions; ``validate``, ``schemas`` and ``verify`` come from ``contracts.cli``, and
-``verify`` learns here how to recognise the mock at a URL (``mockserver.remote``).
+``COMMANDS`` lists those functions; ``validate``, ``schemas``, ``scenarios``, ``spec`` and ``verify`` come from
+``contracts.cli``, and ``verify`` learns here how to recognise the mock at a URL (``mockserver.remote``).
 """
 
 from __future__ import annotations
@@ -13,19 +13,17 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from typing import NoReturn, cast
 
 from contracts.cli.scenarios import add_scenarios_command
+from contracts.cli.spec import add_spec_command
 from contracts.cli.validate import add_commands as add_contract_commands
 from contracts.cli.verify import add_verify_command
+from mockserver.about import DISTRIBUTION, PROG, version
 from mockserver.cli.serve import add_serve_command
 from mockserver.remote import HttpControl
 
 __all__ = ["COMMANDS", "DISTRIBUTION", "PROG", "build_parser", "main"]
-
-PROG = "ucloud-jobs"
-DISTRIBUTION = "ucloud-jobs-contract"
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -33,6 +31,7 @@ COMMANDS: tuple[Register, ...] = (
     add_serve_command,
     add_contract_commands,
     add_scenarios_command,
+    add_spec_command,
     functools.partial(add_verify_command, control_for=HttpControl.probe),
 )
 
@@ -48,19 +47,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _version() -> str:
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
-        return "unknown"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``ucloud-jobs`` parser with every registered command."""
     parser = _Parser(prog=PROG, description="Contract tests, validation and a mock server for UCloud's Jobs "
                                             "API.")
-    version = f"{PROG} {_version()}"
-    parser.add_argument("--version", action="version", version=version)
+    shown = f"{PROG} {version()}"
+    parser.add_argument("--version", action="version", version=shown)
     # Subcommand parsers are _Parser too (argparse uses the parent's class); registering functions need only
     # the base type.
     subparsers = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
@@ -68,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in COMMANDS:
         register(subparsers)
     for command in subparsers.choices.values():  # `ucloud-jobs serve --version` answers as the top level does
-        command.add_argument("--version", action="version", version=version)
+        command.add_argument("--version", action="version", version=shown)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import signal
+import socket
 import sys
 from datetime import datetime, timezone
 from types import FrameType
@@ -16,11 +17,11 @@ from contracts.scenario import list_scenarios
 from mockserver.api import MockServer
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import MockApp, ServerError, create_app
+from mockserver.web.requestlog import LOG_FORMATS, StreamLog
 from mockserver.web.sites import normalise_host, normalise_origin
 
-__all__ = ["MIN_ADMIN_TOKEN", "SWITCH_INTERVAL_S", "add_serve_command", "serve"]
+__all__ = ["MIN_ADMIN_TOKEN", "add_serve_command", "serve"]
 
-SWITCH_INTERVAL_S = 0.001
 MIN_ADMIN_TOKEN = 16  # characters: a token that opens the admin API to the network must not be guessable
 
 
@@ -88,7 +89,8 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--real-clock", action="store_true",
                         help="run on the wall clock instead of the virtual one, so jobs progress on their own")
     parser.add_argument("--threads", type=_whole(1, "not a positive number"), default=4,
-                        help="worker threads (default: 4)")
+                        help="threads that serve API calls while a latency fault is set, so that the fault delays "
+                             "only its own call (default: 4); otherwise one loop serves every client")
     parser.add_argument("--journal-size", type=_whole(0, "negative"), default=1000,
                         help="requests kept in the journal (default: 1000; 0 keeps none)")
     parser.add_argument("--admin-token", default=None, type=_admin_token,
@@ -102,6 +104,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--cors", action="append", default=[], type=_checked(normalise_origin),
                         metavar="ORIGIN", help="let web pages of ORIGIN (such as http://localhost:3000) call the "
                                                "Jobs API from a browser (repeatable; default: none)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                        help="the line logged to stderr per request: text for people, json (one object per line) "
+                             "for tools (default: text)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
     parser.set_defaults(command=serve)
 
@@ -117,10 +122,6 @@ def _is_loopback(host: str) -> bool:
 
 def _print_server_error(error: ServerError) -> None:
     print(f"ucloud-jobs serve: the mock failed; the client got 500. {error}", file=sys.stderr, flush=True)
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 class _UsageError(Exception):
@@ -139,29 +140,29 @@ def _app(args: argparse.Namespace) -> MockApp:
         return create_app(scenario=args.scenario, profile=args.profile, era=args.era, real_clock=args.real_clock,
                           users=dict(args.user) or None, scenario_dirs=args.scenario_dir,
                           journal_size=args.journal_size, allowed_hosts=args.allowed_host, cors_origins=args.cors,
-                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token))
+                          admin=AdminPolicy(allow_remote=args.allow_remote_admin, token=args.admin_token),
+                          request_log=None if args.quiet else StreamLog(sys.stderr, args.log_format))
     except ContractError as error:
         raise _UsageError(str(error)) from None
 
 
 def _listen(app: MockApp, args: argparse.Namespace) -> MockServer:
     where = f"cannot listen on {args.host}:{args.port}"
+    if not args.host.strip():  # '' would bind every interface: say which one instead
+        raise _UsageError(f"{where}: '' is not an address or a name of this machine")
     try:
-        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads,
-                          access_log=None if args.quiet else sys.stderr)
+        # The app logs each request (with its user, operation, clocks and why); the server logs none of its own.
+        return MockServer(app=app, host=args.host, port=args.port, threads=args.threads)
     except OSError as error:
+        if isinstance(error, socket.gaierror) or (error.errno or 0) < 0:  # a name it cannot resolve (EAI_*)
+            raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None
         raise _UsageError(f"{where}: {error.strerror}") from None
-    except ValueError:  # waitress: the host is neither an address nor a name it can resolve
-        raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None
 
 
 def serve(args: argparse.Namespace) -> int:
     """Run the server until Ctrl-C or SIGTERM; 2 on a usage error."""
     try:
         app = _app(args)
-        # Waitress's loop thread polls every connection and would hold the GIL from the workers for Python's
-        # default 5 ms slices: at 50 connections that cut throughput to a fifth (benchmarks/RESULTS.md).
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         server = _listen(app, args)
     except _UsageError as error:
         print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
@@ -174,14 +175,18 @@ def serve(args: argparse.Namespace) -> int:
     clock = "wall clock" if args.real_clock else "virtual clock at " + datetime.fromtimestamp(
         engine.now() / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     # Ctrl-C and SIGTERM both stop the server (SIGINT too when a shell started us in the background with it
-    # ignored). The handlers go in before the URL is printed: whoever reads it may stop us at once.
+    # ignored). The handlers go in before the URL is printed: whoever reads it may stop us at once. They ask the
+    # loop to stop rather than raise in whatever code the signal interrupts.
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        server.stop_soon()
+
     previous: dict[signal.Signals, Any] = {}
     try:
         for stopping in (signal.SIGINT, signal.SIGTERM):
             previous[stopping] = signal.signal(stopping, _stop)
         print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
-              f"{engine.profile.name}, era {engine.profile.era}, {clock}); admin API at {server.url}/_mock/; "
-              "Ctrl-C stops", flush=True)
+              f"{engine.profile.name}, era {engine.profile.era}, {clock}); the contract at {server.url}/openapi.yaml, "
+              f"the admin API under {server.url}/_mock/; Ctrl-C stops", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

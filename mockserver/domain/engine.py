@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from contracts.scenario import Scenario
 from contracts.vocabulary import Vocabulary, default_vocabulary
-from mockserver.domain import overview, queries, sessions
+from mockserver.domain import follow, overview, queries, sessions
 from mockserver.domain.access import ADMIN, EDIT, READ, Caller, changed_acl, creator_acl
 from mockserver.domain.clock import Clock, VirtualClock
 from mockserver.domain.errors import DomainError, InvalidRequest, ItemsNotFound, NotSupported, UnknownJob
@@ -25,10 +25,11 @@ from mockserver.domain.profiles import Profile
 from mockserver.domain.render import Flags, JsonObject, Viewer
 from mockserver.domain.state import MAX_CLOCK_MS, State
 
-__all__ = ["MAX_CLOCK_MS", "Engine"]
+__all__ = ["MAX_CLOCK_MS", "Engine", "Job"]
 
 HOUR_MS = 3_600_000
 RENDER_MEMO_SIZE = 4096
+T = TypeVar("T")
 
 
 class Engine(State):
@@ -49,7 +50,7 @@ class Engine(State):
     @contextlib.contextmanager
     def _request(self, caller: Caller, operation: str) -> Iterator[int]:
         """One request of ``caller``: the lock, the script's clock, what fell due; refused requests play no step."""
-        with self.lock:
+        with self._operation():
             now = self._begin(operation)
             try:
                 self.access.enter(caller)
@@ -234,6 +235,29 @@ class Engine(State):
                 raise ItemsNotFound
             for job in changed:
                 self._store(job)
+
+    def follow(self, caller: Caller, job_id: str, start: Callable[[Job, JsonObject], T]) -> T:
+        """jobs.follow: the first message for ``caller`` about a job they may read (else ``UnknownJob``).
+
+        ``start`` gets the job's current version and that message under the lock, after the versions this
+        request made fall due were published (``changes``): the follower it registers then hears of every
+        later version, and of none twice. Its result is returned.
+        """
+        with self.lock:
+            with self._request(caller, "jobs.follow"):
+                job = self._visible(caller, job_id)
+                if job is None:
+                    raise UnknownJob
+                first = follow.first_message(job, self.profile, self._viewer(job, caller))
+            return start(job, first)
+
+    def follow_next(self, before: Job, after: Job) -> JsonObject | None:
+        """The message a follower told ``before`` gets for ``after``; None when nothing they see changed."""
+        return follow.next_message(before, after, self.profile, self.catalogue)
+
+    def has_ended(self, job: Job) -> bool:
+        """Whether the job is in a final state (its followers' streams end)."""
+        return self.lifecycle.is_final(job)
 
     def init(self, caller: Caller) -> None:
         """jobs.init: nothing to do (UCloud's own implementation does nothing either)."""

@@ -26,6 +26,8 @@ class Profile:
     supports_extension = True
     #: UCloud's words when a job's product does not support time extension.
     extension_unsupported = "Extension of deadline is not supported by the provider"
+    #: Whether the first message of jobs.follow carries the whole job (``initialJob``; the newer service does).
+    follows_with_job = False
 
     def __init__(self, era: str = DEFAULT_ERA) -> None:
         if era not in ERAS:
@@ -52,6 +54,15 @@ class Profile:
     def render(self, job: Job, flags: Flags, viewer: Viewer) -> JsonObject:
         """The job as the API returns it to ``viewer``."""
         raise NotImplementedError
+
+    def render_status(self, job: Job, viewer: Viewer) -> JsonObject:
+        """The job's JobStatus, as a retrieve shows it."""
+        status: JsonObject = self.render(job, {}, viewer)["status"]
+        return status
+
+    def render_update(self, update: Update) -> JsonObject:
+        """One JobUpdate in this profile's layout."""
+        return render.update_2024(update)
 
 
 class DocsProfile(Profile):
@@ -84,6 +95,10 @@ class DocsProfile(Profile):
         """The layout of the era's documentation."""
         return render.job_2021(job) if self.era == "2021" else render.documented_2024(job)
 
+    def render_update(self, update: Update) -> JsonObject:
+        """The era's layout of a JobUpdate."""
+        return render.update_2021(update) if self.era == "2021" else render.update_2024(update)
+
 
 class UcloudProfile(Profile):
     """What the real service does.
@@ -94,6 +109,7 @@ class UcloudProfile(Profile):
     """
 
     name = UCLOUD
+    follows_with_job = True
     extension_unsupported = "Failure while trying to extend duration. This operation is not supported by the provider."
 
     def on_running(self, job: Job, now: int) -> Job:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.domain.access import acl_json
-from mockserver.domain.jobs import Job, Update
+from mockserver.domain.jobs import Job, LogChunk, Update
 from mockserver.domain.products import Catalogue
 
-__all__ = ["Flags", "JsonObject", "Viewer", "documented_2024", "duration", "job_2021", "job_2024"]
+__all__ = ["Flags", "JsonObject", "Viewer", "documented_2024", "duration", "job_2021", "job_2024", "log_chunk",
+           "update_2021", "update_2024"]
 
 Flags = Mapping[str, Any]
 JsonObject = dict[str, Any]
@@ -42,7 +43,7 @@ def job_2021(job: Job) -> JsonObject:
     return {
         "id": job.id,
         "owner": _owner(job),
-        "updates": [_update_2021(update) for update in job.updates],
+        "updates": [update_2021(update) for update in job.updates],
         "specification": _specification(job, spec.get("parameters"), spec.get("resources")),
         "status": _documented_status(job),
         "createdAt": job.created_at,
@@ -69,7 +70,7 @@ def documented_2024(job: Job) -> JsonObject:
     return {
         "id": job.id,
         "owner": _owner(job),
-        "updates": [_update_2024(update) for update in job.updates],
+        "updates": [update_2024(update) for update in job.updates],
         "specification": {
             **_specification(job, spec.get("parameters"), spec.get("resources")),
             **_newer_specification(job),
@@ -92,7 +93,7 @@ def job_2024(job: Job, flags: Flags, viewer: Viewer) -> JsonObject:
     return {
         "id": job.id,
         "owner": _owner(job),
-        "updates": [_update_2024(u) for u in job.updates] if flags.get("includeUpdates") is True else [],
+        "updates": [update_2024(u) for u in job.updates] if flags.get("includeUpdates") is True else [],
         "specification": {
             **_specification(job, (spec.get("parameters") or {}) if with_parameters else None,
                              (spec.get("resources") or []) if with_parameters else None),
@@ -198,12 +199,19 @@ def _exported(job: Job, catalogue: Catalogue) -> JsonObject:
     }
 
 
-def _update_2021(update: Update) -> JsonObject:
+def log_chunk(chunk: LogChunk) -> JsonObject:
+    """A JobsLog: what one rank wrote."""
+    return {"rank": chunk.rank, "stdout": chunk.stdout, "stderr": chunk.stderr}
+
+
+def update_2021(update: Update) -> JsonObject:
+    """A JobUpdate in the seed's layout."""
     return {"state": update.state, "outputFolder": update.output_folder, "status": update.status, "expectedState": None,
             "expectedDifferentState": None, "timestamp": update.timestamp}
 
 
-def _update_2024(update: Update) -> JsonObject:
+def update_2024(update: Update) -> JsonObject:
+    """A JobUpdate in the layout of the 2024 documentation and the service."""
     return {"state": update.state, "outputFolder": update.output_folder, "status": update.status, "expectedState": None,
             "expectedDifferentState": None, "newTimeAllocation": update.new_time_allocation,
             "allowRestart": None, "newMounts": None, "timestamp": update.timestamp}

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contracts.scenario import PresetJob, Scenario
 from contracts.vocabulary import Vocabulary
 from mockserver.domain.access import Access, acl_entries, creator_acl
+from mockserver.domain.changes import Changes
 from mockserver.domain.clock import Clock, VirtualClock
 from mockserver.domain.errors import InvalidRequest, InvalidTime
 from mockserver.domain.jobs import Job
@@ -27,6 +28,7 @@ from mockserver.domain.timeline import Timeline
 __all__ = ["MAX_CLOCK_MS", "State"]
 
 MAX_CLOCK_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it, timestamps stop making sense
+_LATEST = f"{MAX_CLOCK_MS} (9999-12-31T23:59:59.999Z)"
 
 
 class State:
@@ -36,6 +38,14 @@ class State:
         self.lock = threading.RLock()
         self.vocabulary = vocabulary
         self.clock = clock
+        #: Who hears of each new version of a job, once the operation that made it ends (jobs.follow).
+        self.changes = Changes()
+
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[None]:
+        """The lock, and the versions made under it published when the outermost operation ends."""
+        with self.lock, self.changes.operation():
+            yield
 
     def _load(self, scenario: Scenario, profile: Profile | None, *, rewind: bool = True) -> None:
         self.scenario = scenario
@@ -56,9 +66,10 @@ class State:
 
     def reset(self, scenario: Scenario | None = None, profile: Profile | None = None) -> None:
         """Forget every job and start the scenario (this one, or the current one) from its beginning."""
-        with self.lock:
+        with self._operation():
             keep_profile = profile if profile is not None else (self.profile if scenario is None else None)
             self._load(scenario or self.scenario, keep_profile)
+            self.changes.restarted()
 
     def cue(self) -> Cue | None:
         """How this thread's last request met the script (None: it never reached the engine)."""
@@ -81,33 +92,39 @@ class State:
 
     def jobs(self) -> list[Job]:
         """Every job as it stands now, oldest first."""
-        with self.lock:
+        with self._operation():
             self._settle(self.clock.now_ms())
             return self.store.all()
 
     # ------------------------------------------------------------------ time
     def now(self) -> int:
         """The clock, after applying every event that has fallen due."""
-        with self.lock:
+        with self._operation():
             now = self.clock.now_ms()
             self._settle(now)
             return now
 
     def advance(self, ms: int) -> int:
         """Move a virtual clock forward by ``ms`` and apply what falls due."""
-        with self.lock:
+        with self._operation():
             clock = self._virtual()
-            if ms < 0 or clock.now_ms() + ms > MAX_CLOCK_MS:
-                raise InvalidTime(f"advanceMs must be between 0 and {MAX_CLOCK_MS - clock.now_ms()}")
+            now = clock.now_ms()
+            if ms < 0:
+                raise InvalidTime(f"the clock only moves forward: it cannot move by {ms} ms")
+            if now + ms > MAX_CLOCK_MS:
+                raise InvalidTime(f"the clock cannot move by {ms} ms: it reads {now}, and {_LATEST} is "
+                                  f"{MAX_CLOCK_MS - now} ms away")
             return self._settled(clock.advance(ms))
 
     def set_time(self, ms: int) -> int:
         """Move a virtual clock to ``ms`` (not into the past) and apply what falls due."""
-        with self.lock:
+        with self._operation():
             clock = self._virtual()
-            if not clock.now_ms() <= ms <= MAX_CLOCK_MS:
-                raise InvalidTime(f"setMs must be between the current time {clock.now_ms()} and {MAX_CLOCK_MS}; "
-                                  "the clock only moves forward")
+            now = clock.now_ms()
+            if ms < now:
+                raise InvalidTime(f"the clock only moves forward: it reads {now}, so it cannot be set to {ms}")
+            if ms > MAX_CLOCK_MS:
+                raise InvalidTime(f"the clock cannot be set to {ms}: {_LATEST} is the latest time")
             return self._settled(clock.set(ms))
 
     def _virtual(self) -> VirtualClock:
@@ -138,6 +155,7 @@ class State:
     def _store(self, job: Job) -> None:
         self.store.put(job)
         self.timeline.track(job.id, self.lifecycle.next_due(job))
+        self.changes.record(job)
 
     # ------------------------------------------------------------------ new jobs
     def _new_ids(self, count: int) -> list[str]:

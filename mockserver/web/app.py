@@ -25,6 +25,7 @@ from contracts.errors import ContractError, ContractViolation
 from contracts.scenario import Scenario, resolve_scenario
 from contracts.validation import Contract, default_contract
 from mockserver.control import Control
+from mockserver.domain.access import Caller
 from mockserver.domain.clock import Clock, SystemClock
 from mockserver.domain.engine import Engine
 from mockserver.domain.errors import DomainError
@@ -37,13 +38,17 @@ from mockserver.web.admin import (
     admin_not_found,
     require_json,
 )
-from mockserver.web.auth import Authenticator
+from mockserver.web.auth import DEFAULT_USER, Authenticator
 from mockserver.web.encoding import JSON_TYPE, encode
 from mockserver.web.errors import ApiError, from_domain, from_werkzeug
-from mockserver.web.faults import Faults
+from mockserver.web.faults import Fault, Faults, LatencyWaits
+from mockserver.web.follow import Followers, FollowStream
+from mockserver.web.follow_socket import FollowSocket
 from mockserver.web.handlers import API_HANDLERS, ApiCall, Query
 from mockserver.web.journal import Journal
 from mockserver.web.memo import Memo
+from mockserver.web.pages import PAGE_HANDLERS, PAGE_PATHS, Page
+from mockserver.web.requestlog import RequestRecord, RequestSink
 from mockserver.web.requests import ApiRequest
 from mockserver.web.routing import routes
 from mockserver.web.sites import SitePolicy
@@ -73,7 +78,8 @@ class MockApp:
     """The mock of the Jobs API as a WSGI application; build it with ``create_app``."""
 
     def __init__(self, control: Control, *, authenticator: Authenticator, admin: AdminPolicy,
-                 validate_responses: bool, sites: SitePolicy | None = None) -> None:
+                 validate_responses: bool, sites: SitePolicy | None = None,
+                 request_log: RequestSink | None = None) -> None:
         self.control = control
         self.engine = control.engine
         self.contract = control.contract
@@ -94,11 +100,34 @@ class MockApp:
         self._queries: Memo[tuple[str, bytes], Query] = Memo(entries=512, key_limit=2048,
                                                                size=lambda key: len(key[1]))
         self._encoded: Memo[int, tuple[object, bytes]] = Memo(entries=1024, key_limit=0, size=lambda key: 0)
-        self.sleep: Callable[[float], None] = time.sleep
-        #: The wall clock, in epoch ms: only for the journal's wallTime, never for the mock's behaviour.
+        #: The waits of latency faults, which the server ends when it stops.
+        self.waits = LatencyWaits()
+        #: How a latency fault waits (tests replace it).
+        self.sleep: Callable[[float], None] = self.waits.wait
+        #: The wall clock, in epoch ms: only for the journal and the request log, never for the mock's behaviour.
         self.wall_ms: Callable[[], int] = lambda: _wall_ns() // 1_000_000
+        #: The streams of jobs.follow, fed from the engine's changes.
+        self.followers = Followers(self.engine)
+        #: The WebSocket side of the app (jobs.follow at /api/jobs), for the socket server.
+        self.websocket = FollowSocket(self)
         #: Called with every ServerError as it happens (``ucloud-jobs serve`` prints them to stderr).
         self.on_error: Callable[[ServerError], None] | None = None
+        #: Called after every request with its RequestRecord (``ucloud-jobs serve`` writes a line to stderr).
+        self.request_log: RequestSink | None = request_log
+        #: Seconds, for the request log's durations only.
+        self.timer: Callable[[], float] = time.perf_counter
+
+    def follow(self, job_id: str, *, user: str = DEFAULT_USER, project: str | None = None,
+               stream_id: str = "0") -> FollowStream:
+        """jobs.follow in process, as ``user`` (in ``project``): the stream's frames, its first message already
+        due. ``ApiError`` (404, 403) as the WebSocket would refuse it; see ``FollowStream`` for how to read it."""
+        stream = FollowStream(self.followers, stream_id)
+        try:
+            self.engine.follow(Caller(user, project), job_id,
+                               lambda job, first: self.followers.start(job, first, stream))
+        except DomainError as error:
+            raise from_domain(error) from None
+        return stream
 
     def take_errors(self) -> list[ServerError]:
         """The server errors recorded since the last call, oldest first (the pytest plugin fails tests with them)."""
@@ -109,32 +138,41 @@ class MockApp:
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = self.timer()
         request = ApiRequest(environ)
         path = environ.get("PATH_INFO", "") or "/"
-        try:
-            self.sites.check_host(environ.get("HTTP_HOST"))
-        except ApiError as refused:  # a request for another name (DNS rebinding): not this server's business
-            response = Response(refused.body(), refused.code, refused.extra_headers, content_type=JSON_TYPE)
-            return response(environ, start_response)
-        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
-            response = self._admin(request, path)
-        elif request.method == "OPTIONS" and self.sites.cors_origins and \
-                "Access-Control-Request-Method" in request.headers:
-            response = self._preflight(request, path)
-        else:
-            return self._send(environ, start_response, *self._api(request, path))
-        return response(environ, start_response)
+        seen = _Seen()
+        answer = self._respond(request, path, seen)
+        if isinstance(answer, Response):
+            if self.request_log is not None:
+                self._log(request, path, (answer.status_code, answer.content_length or 0), seen, started)
+            return answer(environ, start_response)
+        if self.request_log is not None:
+            self._log(request, path, (answer[0], len(answer[2])), seen, started)
+        return self._send(environ, start_response, *answer)
 
-    def _api(self, request: ApiRequest, path: str) -> tuple[int, Mapping[str, str], bytes]:
-        operation: str | None = None
-        user: str | None = None
+    def _respond(self, request: ApiRequest, path: str, seen: _Seen) -> Response | _Direct:
+        try:
+            self.sites.check_host(request.environ.get("HTTP_HOST"))
+        except ApiError as refused:  # a request for another name (DNS rebinding): not this server's business
+            return _refusal(refused, seen)
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return self._admin(request, path, seen)
+        if path in PAGE_PATHS:
+            return self._page(request, path, seen)
+        if request.method == "OPTIONS" and self.sites.cors_origins and \
+                "Access-Control-Request-Method" in request.headers:
+            return self._preflight(request, path, seen)
+        return self._api(request, path, seen)
+
+    def _api(self, request: ApiRequest, path: str, seen: _Seen) -> _Direct:
         headers: Mapping[str, str] = {}
         self.engine.forget_cue()
         try:
-            operation = self._match(request, _not_found)
+            operation = seen.operation = self._match(request, _not_found)
             caller = self.authenticator.caller(request.headers.get("Authorization"), request.headers.get("Project"))
-            user = caller.username
-            self._apply_fault(operation)
+            seen.user = caller.username
+            self._apply_fault(operation, seen)
             call = ApiCall(request, self.contract, self.engine, self._queries)
             if request.method == "HEAD":  # a HEAD request looks; it plays no step of the script
                 with self.engine.probing():
@@ -146,16 +184,16 @@ class MockApp:
             if self.validate_responses:
                 self._check_response(request, path, operation, body)
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
-            answer = self._error(error, request, path, operation)
-            status, body, headers = answer.code or 500, answer.body(), answer.extra_headers
+            answer = self._error(error, request, path, seen.operation)
+            status, body, headers, seen.why = answer.code or 500, answer.body(), answer.extra_headers, answer.why
         if self.sites.cors_origins:
             headers = {**headers, **self.sites.cors_headers(request.headers.get("Origin"))}
         cue = self.engine.cue()
+        seen.script = None if cue is None else cue.describe()
         self.journal.record(clock_ms=self.engine.clock.now_ms(), wall_ms=self.wall_ms(), method=request.method,
-                            path=path,
-                            query=request.environ.get("QUERY_STRING", ""), operation=operation, user=user,
-                            status=status, request=request.body_read, response=body,
-                            script=None if cue is None else cue.describe())
+                            path=path, query=request.environ.get("QUERY_STRING", ""), operation=seen.operation,
+                            user=seen.user, status=status, request=request.body_read, response=body,
+                            script=seen.script)
         return status, headers, body
 
     @staticmethod
@@ -167,11 +205,11 @@ class MockApp:
                        [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body))), *headers.items()])
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
-    def _admin(self, request: ApiRequest, path: str) -> Response:
+    def _admin(self, request: ApiRequest, path: str, seen: _Seen) -> Response:
         try:
             self.admin.check(request)
             self.sites.check_admin_origin(request.headers.get("Origin"), request.headers.get("Host"))
-            endpoint = self._match(request, lambda path: admin_not_found())
+            endpoint = seen.operation = self._match(request, lambda path: admin_not_found())
             handler = ADMIN_HANDLERS.get(endpoint)
             if handler is None:
                 raise ApiError(404, admin_not_found())
@@ -182,19 +220,51 @@ class MockApp:
                 return answer
             return Response(encode(answer), 200, content_type=JSON_TYPE)
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
-            answer = self._error(error, request, path, None)
-            return Response(answer.body(), answer.code, answer.extra_headers, content_type=JSON_TYPE)
+            return _refusal(self._error(error, request, path, None), seen)
 
-    def _preflight(self, request: ApiRequest, path: str) -> Response:
+    def _page(self, request: ApiRequest, path: str, seen: _Seen) -> Response:
+        """The index and the contract: the Host check passed; the index shows the mock's state to admin clients."""
+        origin = request.headers.get("Origin")
+        try:
+            endpoint = seen.operation = self._match(request, lambda path: "Not Found")
+            admitted = self.admin.admits(request) and (
+                origin is None or not self.sites.is_foreign(origin, request.headers.get("Host")))
+            page = Page(self.control, self.contract.spec, request, admitted=admitted)
+            response = PAGE_HANDLERS[endpoint](page)
+        except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
+            return _refusal(self._error(error, request, path, None), seen)
+        if endpoint != "page.index":  # a page of a --cors origin may read the contract (a simple GET)
+            response.headers.update(self.sites.cors_headers(origin))
+        return response
+
+    def _preflight(self, request: ApiRequest, path: str, seen: _Seen) -> Response:
         """A browser asks whether a page of its origin may call the Jobs API (only with ``--cors``)."""
+        seen.operation = "preflight"
         try:
             methods = self._routes.allowed_methods(path)
             if not methods:
                 raise ApiError(404, "Not Found")
             headers = self.sites.preflight(request.headers.get("Origin"), sorted(methods))
         except ApiError as refused:
-            return Response(refused.body(), refused.code, refused.extra_headers, content_type=JSON_TYPE)
+            return _refusal(refused, seen)
         return Response(b"", 204, headers)
+
+    def _log(self, request: ApiRequest, path: str, sent: tuple[int, int], seen: _Seen, started: float) -> None:
+        """Hand the request log its record (``sent``: the status and the body's size); a log that fails is the
+        mock's bug, never the client's answer."""
+        assert self.request_log is not None
+        fault = seen.fault
+        record = RequestRecord(
+            wall_ms=self.wall_ms(), clock_ms=self.engine.clock.now_ms(), client=request.remote_addr or "-",
+            method=request.method, path=path, query=request.environ.get("QUERY_STRING", ""),
+            operation=seen.operation, user=seen.user, status=sent[0], duration_ms=(self.timer() - started) * 1000,
+            response_bytes=sent[1], why=seen.why, fault=None if fault is None else fault.describe(),
+            script=seen.script)
+        try:
+            self.request_log(record)
+        except Exception:  # the mock's own bug: recorded for the test, and the client still gets its answer
+            self._record_error(request.method, path, seen.operation,
+                               "the request log failed:\n" + traceback.format_exc())
 
     def _match(self, request: ApiRequest, not_found: Callable[[str], str]) -> str:
         path, method = request.path, request.method
@@ -223,8 +293,8 @@ class MockApp:
         self._record_error(request.method, path, operation, traceback.format_exc())
         return ApiError(500, "Internal Server Error")
 
-    def _apply_fault(self, operation: str) -> None:
-        fault = self.faults.take(operation)
+    def _apply_fault(self, operation: str, seen: _Seen) -> None:
+        fault = seen.fault = self.faults.take(operation)
         if fault is None:
             return
         if fault.latency_ms:
@@ -247,8 +317,29 @@ class MockApp:
             self.on_error(error)
 
 
+#: An answer of the Jobs API, written without a Response object: status, extra headers, JSON body.
+_Direct = tuple[int, Mapping[str, str], bytes]
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the request log says about one request, filled in while it is served."""
+
+    operation: str | None = None
+    user: str | None = None
+    why: str | None = None
+    fault: Fault | None = None
+    script: str | None = None
+
+
+def _refusal(answer: ApiError, seen: _Seen) -> Response:
+    """The answer to a request refused with ``answer``; its ``why`` goes to the request log."""
+    seen.why = answer.why
+    return Response(answer.body(), answer.code, answer.extra_headers, content_type=JSON_TYPE)
+
+
 _JOBS_API = "/api/jobs"
-_wall_ns = time.time_ns  # bound once: the journal's wallTime only, never the mock's behaviour
+_wall_ns = time.time_ns  # bound once: the journal's and the log's wall time only, never the mock's behaviour
 
 
 def _not_found(path: str) -> str:
@@ -266,14 +357,14 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
                scenario_dirs: Sequence[str | Path] = (), journal_size: int = 1000,
                admin: AdminPolicy | None = None, validate_responses: bool = False,
                contract: Contract | None = None, allowed_hosts: Iterable[str] = (),
-               cors_origins: Iterable[str] = ()) -> MockApp:
+               cors_origins: Iterable[str] = (), request_log: RequestSink | None = None) -> MockApp:
     """Build the mock: a scenario (by name, or the seed), a profile and era (the scenario's unless given), a clock.
 
     The clock is virtual, starting at the scenario's start, unless ``clock`` is given or ``real_clock`` is set.
     ``users`` maps bearer tokens to usernames; without it any non-empty token is accepted. The server answers to
     loopback names and ``allowed_hosts``; pages of ``cors_origins`` may call the Jobs API from a browser
-    (``ValueError`` for a name or origin that is malformed). ``ContractError`` for an unknown scenario or a
-    scenario folder that does not exist.
+    (``ValueError`` for a name or origin that is malformed). ``request_log`` is called after every request with
+    its ``RequestRecord``. ``ContractError`` for an unknown scenario or a scenario folder that does not exist.
     """
     folders = tuple(Path(folder) for folder in scenario_dirs)
     for folder in folders:
@@ -294,5 +385,6 @@ def create_app(*, scenario: Scenario | str | None = None, profile: str | Profile
                       contract=contract, scenario_dirs=folders)
     control.faults.replace(control.scenario_faults(scenario))
     return MockApp(control, authenticator=Authenticator(users), admin=admin or AdminPolicy(),
-                   validate_responses=validate_responses, sites=SitePolicy(allowed_hosts, cors_origins))
+                   validate_responses=validate_responses, sites=SitePolicy(allowed_hosts, cors_origins),
+                   request_log=request_log)
 

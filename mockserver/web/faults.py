@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAX_LATENCY_MS", "Fault", "FaultError", "Faults", "parse_faults"]
+from mockserver.web.errors import ApiError
+
+__all__ = ["MAX_LATENCY_MS", "Fault", "FaultError", "Faults", "LatencyWaits", "parse_faults"]
 
 MAX_LATENCY_MS = 60_000
 _KEYS = ("operation", "status", "why", "latencyMs", "times")
@@ -29,6 +31,12 @@ class Fault:
     why: str | None = None
     latency_ms: int = 0
     times: int | None = None
+
+    def describe(self) -> str:
+        """A few words for the request log: ``status 503``, ``latency 200 ms``, ``status 503 after 200 ms``."""
+        if self.status is None:
+            return f"latency {self.latency_ms} ms"
+        return f"status {self.status}" + (f" after {self.latency_ms} ms" if self.latency_ms else "")
 
     def to_dict(self) -> dict[str, Any]:
         """The fault as the admin API shows it."""
@@ -88,6 +96,11 @@ class Faults:
         """Remove every fault."""
         self.replace(())
 
+    @property
+    def delays(self) -> bool:
+        """Whether a fault with a latency is set (read without the lock: the server asks on every request)."""
+        return any(fault.latency_ms for fault in self._faults)
+
     def take(self, operation: str) -> Fault | None:
         """The fault to apply to this call of ``operation``, if any."""
         if not self._faults:
@@ -106,3 +119,24 @@ class Faults:
         """The active faults as data."""
         with self._lock:
             return [fault.to_dict() for fault in self._faults]
+
+
+class LatencyWaits:
+    """Where latency faults wait: ``wake`` ends every wait at once, and skips those to come until ``resume`` (the
+    server stops, and no thread may hold the process)."""
+
+    def __init__(self) -> None:
+        self._awake = threading.Event()
+
+    def wait(self, seconds: float) -> None:
+        """Wait out a latency fault; ``ApiError`` 503 if ``wake`` ends the wait (the server is stopping)."""
+        if self._awake.wait(seconds):
+            raise ApiError(503, "Service Unavailable: the mock is stopping")
+
+    def wake(self) -> None:
+        """End every wait now, and those to come until ``resume``."""
+        self._awake.set()
+
+    def resume(self) -> None:
+        """Latency faults wait again (the server starts)."""
+        self._awake.clear()

@@ -1,6 +1,6 @@
 """What the conformance tests share: a mock on a real socket, raw HTTP, and a snapshot of everything it holds.
 
-The tests here are about the whole server as a client meets it: waitress, the app and the engine together, over
+The tests here are about the whole server as a client meets it: the socket server, the app and the engine, over
 loopback. Every server checks its own answers against the spec (``validate_responses=True``), and whatever went
 wrong inside it (a 500, an answer that breaks the contract) fails the test that started it.
 """

@@ -1,9 +1,11 @@
 """Many clients at once over real sockets: no lost update, no state outside the state machine, no deadlock
 (issue 5 §4).
 
-Each thread has its own keep-alive connection to one ``HttpServer`` with eight worker threads, so requests really
-overlap inside the app. Every thread is joined with a timeout and must have finished. The same properties are
-tested in process, without sockets, in tests/mockserver/test_concurrency.py.
+Each thread has its own keep-alive connection to one ``HttpServer``. The server answers from one loop, so by
+default the app sees one request at a time; with a latency fault set (1 ms, on every call) it sends API calls to
+its pool of eight threads, and requests really overlap inside the app: each test runs both ways. Every thread is
+joined with a timeout and must have finished. The same properties are tested in process, without sockets, in
+tests/mockserver/test_concurrency.py.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ HOUR_MS = 3_600_000
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
-@pytest.fixture(params=["docs", "ucloud"])
+@pytest.fixture(params=[("docs", "loop"), ("ucloud", "pool")], ids=["docs-in-the-loop", "ucloud-in-the-pool"])
 def live(request: pytest.FixtureRequest) -> Iterator[Live]:
-    """A server in each profile on the blank scenario (the clock moves only when a test moves it)."""
-    with live_server(threads=SERVER_THREADS, profile=request.param, scenario="blank") as server:
+    """A server on the blank scenario (the clock moves only when a test moves it), in each profile: one answering
+    from its loop, one sending every API call to its thread pool (a 1 ms latency fault on every call)."""
+    profile, where = request.param
+    with live_server(threads=SERVER_THREADS, profile=profile, scenario="blank") as server:
+        if where == "pool":
+            server.app.control.set_faults([{"operation": "*", "latencyMs": 1}])
         yield server
 
 

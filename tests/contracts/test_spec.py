@@ -537,3 +537,97 @@ def test_schemathesis_loads_every_operation_and_link() -> None:
     rules = " ".join(name for name in dir(machine) if name.startswith(("POST_", "GET_")))
     for source, status, name, _ in _links():
         assert f"_{status}_{name}__" in rules, f"Schemathesis built no transition for {source}'s link {name}"
+
+
+# ---------------------------------------------------------------------------------------------- AsyncAPI
+
+ASYNCAPI_PATH = ROOT / "openapi" / "jobs.asyncapi.yaml"
+FOLLOW_SCHEMAS = ["JobsFollowResponse", "JobsLog", "WSRequest_FindByStringId", "WSMessage.Message_JobsFollowResponse",
+                  "WSMessage.Response_JobsFollowResponse", "WSMessage_JobsFollowResponse"]
+
+
+@pytest.fixture(scope="module")
+def asyncapi() -> dict[str, Any]:
+    """The AsyncAPI document beside the spec."""
+    import yaml  # noqa: PLC0415
+
+    document: dict[str, Any] = yaml.safe_load(ASYNCAPI_PATH.read_text(encoding="utf-8"))
+    return document
+
+
+def test_the_asyncapi_document_is_asyncapi_3_and_names_jobs_follow(asyncapi: dict[str, Any]) -> None:
+    assert asyncapi["asyncapi"].startswith("3.")
+    assert asyncapi["channels"]["jobs"]["address"] == "/api/jobs"  # REFERENCE.md §1: the websocket of /api/jobs
+    assert list(asyncapi["operations"]) == ["jobs.follow"]
+    operation = asyncapi["operations"]["jobs.follow"]
+    assert operation["action"] == "receive"
+    assert operation["channel"] == {"$ref": "#/channels/jobs"}
+    assert operation["reply"]["channel"] == {"$ref": "#/channels/jobs"}
+
+
+def test_every_ref_of_the_asyncapi_document_resolves_and_nothing_is_typed_twice(spec: Spec,
+                                                                                 asyncapi: dict[str, Any]) -> None:
+    refs = [(pointer, node["$ref"]) for pointer, node in _walk(asyncapi)
+            if isinstance(node, dict) and isinstance(node.get("$ref"), str)]
+    into_spec = [ref.split("#", 1)[1] for _, ref in refs if ref.startswith("jobs.yaml#")]
+    local = [ref for _, ref in refs if ref.startswith("#/")]
+    assert len(into_spec) + len(local) == len(refs), refs
+    for ref in local:
+        _follow(asyncapi, ref)
+    for pointer in into_spec:
+        assert pointer.startswith("/components/schemas/")
+        _follow(spec.document, "#" + pointer)
+    # Every payload is a reference into jobs.yaml: no schema is written in the AsyncAPI document itself.
+    payloads = [node for pointer, node in _walk(asyncapi) if pointer.endswith("/payload")]
+    assert payloads
+    assert all(set(payload) == {"schemaFormat", "schema"} and set(payload["schema"]) == {"$ref"}
+               for payload in payloads), payloads
+    assert not [pointer for pointer, node in _walk(asyncapi)
+                if isinstance(node, dict) and ("properties" in node or ("type" in node and "$ref" not in node))]
+
+
+def test_the_stream_calls_are_read_from_the_asyncapi_document() -> None:
+    from contracts.streams import default_streams  # noqa: PLC0415
+
+    follow = default_streams()["jobs.follow"]
+    assert (follow.address, follow.request_schema) == ("/api/jobs", "WSRequest_FindByStringId")
+    assert follow.reply_schemas == ("WSMessage.Message_JobsFollowResponse", "WSMessage.Response_JobsFollowResponse")
+    assert follow.frame_schema({"type": "response"}) == "WSMessage.Response_JobsFollowResponse"
+    assert follow.frame_schema({"type": "message"}) == "WSMessage.Message_JobsFollowResponse"
+
+
+@pytest.mark.parametrize(("schema", "document", "valid"), [
+    ("JobsFollowResponse", {"updates": [], "log": [], "newStatus": None}, True),
+    ("JobsFollowResponse", {}, True),  # every field is nullable in the documented type
+    ("JobsFollowResponse", {"log": [{"rank": "0"}]}, False),
+    ("JobsLog", {"rank": 0, "stdout": "hello\n", "stderr": None}, True),
+    ("JobsLog", {"stdout": "hello\n"}, False),
+    ("WSRequest_FindByStringId", {"call": "jobs.follow", "streamId": "0", "payload": {"id": "123"},
+                                  "bearer": "token", "project": None, "causedBy": None, "signedIntent": None}, True),
+    ("WSRequest_FindByStringId", {"call": "jobs.follow", "streamId": 0, "payload": {"id": "123"}}, False),
+    ("WSRequest_FindByStringId", {"call": "jobs.follow", "streamId": "0", "payload": {}}, False),
+    ("WSMessage_JobsFollowResponse", {"type": "message", "streamId": "0",
+                                      "payload": {"updates": [], "log": [], "newStatus": None}}, True),
+    ("WSMessage_JobsFollowResponse", {"type": "response", "streamId": "0", "payload": {}, "status": 200}, True),
+    ("WSMessage_JobsFollowResponse", {"type": "response", "streamId": "0",
+                                      "payload": {"why": "Unknown job", "errorCode": None}, "status": 404}, True),
+    ("WSMessage_JobsFollowResponse", {"type": "response", "streamId": "0", "payload": {}, "status": 404}, False),
+    ("WSMessage_JobsFollowResponse", {"type": "response", "streamId": "0", "payload": {}}, False),
+    ("WSMessage_JobsFollowResponse", {"type": "other", "streamId": "0", "payload": {}}, False),
+])
+def test_the_frames_of_jobs_follow_validate_like_any_document(schema: str, document: Any, valid: bool) -> None:
+    assert schema in FOLLOW_SCHEMAS
+    assert default_contract().is_valid(document, schema) is valid
+    assert default_contract().is_valid(document, schema, backend="jsonschema") is valid
+
+
+def test_ucloud_jobs_validate_takes_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mockserver.cli import main  # noqa: PLC0415
+
+    good, bad = tmp_path / "frame.json", tmp_path / "broken.json"
+    good.write_text(json.dumps({"type": "response", "streamId": "0", "payload": {}, "status": 200}), encoding="utf-8")
+    bad.write_text(json.dumps({"type": "message", "streamId": "0", "payload": {"log": [{"rank": -1.5}]}}),
+                   encoding="utf-8")
+    assert main(["validate", "--schema", "WSMessage_JobsFollowResponse", str(good)]) == 0
+    assert main(["validate", "--schema", "WSMessage_JobsFollowResponse", str(bad)]) == 1
+    assert "rank" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from contracts.testing.control import MockControl, Stage
 from mockserver import MockServer
 from mockserver.api import ServerErrors
 from mockserver.web import handlers
+from mockserver.web.requestlog import RequestRecord
 from tests.mockserver.support import FIRST_ID, QUEUE_DELAY_MS, T0, job_spec
 
 
@@ -64,10 +65,18 @@ def test_the_clock_moves_jobs_along(mock: MockServer) -> None:
 
 
 def test_clock_mistakes_are_value_errors_in_plain_words(mock: MockServer) -> None:
-    with pytest.raises(ValueError, match="the clock only moves forward"):
-        mock.clock.set(0)
-    with pytest.raises(ValueError, match="advanceMs must be between 0 and"):
-        mock.clock.advance(-1)
+    """Python's words, not the admin API's: no setMs or advanceMs, and no ApiError."""
+    latest = "253402300799999 (9999-12-31T23:59:59.999Z)"
+    for move, message in [
+        (lambda: mock.clock.set(0), f"the clock only moves forward: it reads {T0}, so it cannot be set to 0"),
+        (lambda: mock.clock.advance(seconds=-1), "the clock only moves forward: it cannot move by -1000 ms"),
+        (lambda: mock.clock.set(10**15), f"the clock cannot be set to 1000000000000000: {latest} is the latest time"),
+        (lambda: mock.clock.advance(hours=10**8), f"the clock cannot move by {10**8 * 3_600_000} ms: it reads {T0}, "
+                                                  f"and {latest} is {253402300799999 - T0} ms away"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$") as raised:
+            move()
+        assert type(raised.value).__module__ == "mockserver.domain.errors"  # not the web layer's ApiError
     assert mock.clock.now_ms == T0
 
 
@@ -96,6 +105,15 @@ def test_a_bad_fault_is_a_value_error_and_changes_nothing(mock: MockServer, kwar
         mock.faults.set(*faults, **kwargs)
     assert mock.faults.active == [{"operation": "jobs.retrieve", "status": None, "why": None, "latencyMs": 5,
                                    "times": None}]
+
+
+def test_a_request_log_hears_of_every_request_over_the_socket() -> None:
+    records: list[RequestRecord] = []
+    with MockServer("blank", request_log=records.append) as mock:
+        call(mock, "GET", "/api/jobs/browse")
+        call(mock, "GET", "/")
+    assert [(r.client, r.user, r.operation, r.status) for r in records] == [
+        ("127.0.0.1", "user", "jobs.browse", 200), ("127.0.0.1", None, "page.index", 200)]
 
 
 def test_the_journal_holds_this_stages_requests(mock: MockServer) -> None:

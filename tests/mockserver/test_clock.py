@@ -228,10 +228,18 @@ def test_the_admin_clock_refuses_what_would_break_time(client: ApiClient, body: 
     assert client.now() == T0
 
 
+def test_the_admin_clock_says_why_in_the_domains_words_and_names_the_key(client: ApiClient) -> None:
+    response = client.post("/_mock/clock", {"setMs": 0})
+    assert (response.status_code, response.json["why"]) == (
+        400, f"Bad Request: setMs: the clock only moves forward: it reads {T0}, so it cannot be set to 0")
+    response = client.post("/_mock/clock", {"advanceMs": -5})
+    assert response.json["why"] == "Bad Request: advanceMs: the clock only moves forward: it cannot move by -5 ms"
+
+
 def test_the_engine_refuses_the_same_in_python_words(client: ApiClient) -> None:
-    with pytest.raises(ValueError, match="advanceMs must be between 0 and"):
+    with pytest.raises(ValueError, match=r"^the clock only moves forward: it cannot move by -1 ms$"):
         client.app.engine.advance(-1)
-    with pytest.raises(ValueError, match="the clock only moves forward"):
+    with pytest.raises(ValueError, match=r"^the clock cannot be set to 253402300800000: 253402300799999 "):
         client.app.engine.set_time(LAST_MS + 1)
     assert client.now() == T0
 

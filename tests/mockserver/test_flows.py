@@ -27,8 +27,14 @@ def _users(scenario: Scenario) -> tuple[str, ...]:
 def flow(request: pytest.FixtureRequest) -> Iterator[tuple[Scenario, MockApp, WsgiTransport]]:
     scenario = load_scenario(FLOWS / f"{request.param}.yaml")
     app = create_app(scenario=scenario, validate_responses=True)
-    yield scenario, app, WsgiTransport(app, users=_users(scenario), control=app.control)
+    yield scenario, app, transport(app, scenario)
     assert app.take_errors() == []
+
+
+def transport(app: MockApp, scenario: Scenario) -> WsgiTransport:
+    """The app in process, able to follow jobs with its own streams."""
+    return WsgiTransport(app, users=_users(scenario), control=app.control,
+                         follower=lambda job_id, user, project: app.follow(job_id, user=user, project=project))
 
 
 def replay(scenario: Scenario, transport: WsgiTransport) -> list[Reply]:
@@ -36,6 +42,8 @@ def replay(scenario: Scenario, transport: WsgiTransport) -> list[Reply]:
     replies = []
     for step in scenario.steps:
         user = transport.users[0] if step.user in (None, scenario.user) else step.user
+        if step.call == "jobs.follow":  # tested with the app's own stream: test_following_a_job
+            continue
         reply = transport.call(step.call, step.bind(created), user=user, project=step.project)
         assert reply.status == step.expect_status, (step.note, reply.body)
         if step.call == "jobs.create" and reply.status == 200:
@@ -46,16 +54,15 @@ def replay(scenario: Scenario, transport: WsgiTransport) -> list[Reply]:
 
 def test_every_flow_is_a_scenario_file_and_nothing_else() -> None:
     assert sorted(path.name for path in FLOWS.iterdir()) == [
-        "out-of-credits.yaml", "peers.yaml", "shared-then-revoked.yaml", "terminal-on-running-job.yaml",
-        "vnc-session.yaml", "web-session.yaml"]
+        "follow-a-job.yaml", "out-of-credits.yaml", "peers.yaml", "shared-then-revoked.yaml",
+        "terminal-on-running-job.yaml", "vnc-session.yaml", "web-session.yaml"]
 
 
 @pytest.mark.parametrize("name", sorted(path.stem for path in FLOWS.glob("*.yaml")))
 def test_contracts_replay_finds_nothing(name: str) -> None:
     scenario = load_scenario(FLOWS / f"{name}.yaml")
     app = create_app(scenario=scenario, validate_responses=True)
-    transport = WsgiTransport(app, users=_users(scenario), control=app.control)
-    assert replay_scenario(transport, scenario, profile=scenario.profile) is None
+    assert replay_scenario(transport(app, scenario), scenario, profile=scenario.profile) is None
     assert app.take_errors() == []
 
 
@@ -132,3 +139,38 @@ def test_a_job_shared_with_and_revoked_from_a_project_member(flow: tuple[Scenari
                                                               ["READ"])
     assert [reply.status for reply in replies] == [200, 404, 200, 200, 404, 200, 404]
     assert [job.state for job in app.engine.jobs()] == ["RUNNING"]  # bob's terminate ended nothing
+
+
+# The documented stream of "Following the progress of a Job" (reference/jobs_follow.md, REFERENCE.md §4.7), message
+# by message; the page renders each JobStatus with its seven fields and each JobUpdate with six.
+DOCUMENTED_STATUS = {"state": None, "jobParametersJson": None, "startedAt": None, "expiresAt": None,
+                     "resolvedApplication": None, "resolvedSupport": None, "resolvedProduct": None}
+DOCUMENTED_UPDATE = {"state": None, "outputFolder": None, "status": None, "expectedState": None,
+                     "expectedDifferentState": None, "timestamp": 1633680152778}
+BASH = ("GNU bash, version 5.0.17(1)-release (x86_64-pc-linux-gnu)\nCopyright (C) 2019 Free Software Foundation, "
+        "Inc.\nLicense GPLv3+: GNU GPL version 3 or later <http://gnu.org/licenses/gpl.html>\n\nThis is free "
+        "software; you are free to change and redistribute it.\nThere is NO WARRANTY, to the extent permitted by law.")
+DOCUMENTED_STREAM = [
+    {"log": [], "newStatus": {**DOCUMENTED_STATUS, "state": "IN_QUEUE"}, "updates": []},
+    {"log": [], "newStatus": {**DOCUMENTED_STATUS, "state": "RUNNING"},
+     "updates": [{**DOCUMENTED_UPDATE, "state": "RUNNING", "status": "The job is now running"}]},
+    {"log": [{"rank": 0, "stderr": None, "stdout": BASH}], "newStatus": {**DOCUMENTED_STATUS, "state": "RUNNING"},
+     "updates": []},
+    {"log": [], "newStatus": {**DOCUMENTED_STATUS, "state": "SUCCESS"},
+     "updates": [{**DOCUMENTED_UPDATE, "state": "SUCCESS", "status": "The job is no longer running"}]},
+]
+
+
+@pytest.mark.parametrize("flow", ["follow-a-job"], indirect=True)
+def test_following_a_job(flow: tuple[Scenario, MockApp, WsgiTransport]) -> None:
+    scenario, app, _ = flow
+    [step] = scenario.steps
+    stream = app.follow(step.request["id"])  # plays the step: the follow call
+    first = list(stream)
+    assert app.control.now_ms() == scenario.clock_start_ms
+    app.control.advance(1000)  # the documented instant: the job runs, writes its output and ends
+    frames = first + list(stream)
+    assert [frame["payload"] for frame in frames[:-1]] == DOCUMENTED_STREAM
+    assert frames[-1] == {"type": "response", "streamId": "0", "payload": {}, "status": 200}
+    assert all(frame["streamId"] == "0" for frame in frames)
+    assert app.journal.snapshot()["entries"] == []  # in process, no request was journaled

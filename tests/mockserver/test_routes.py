@@ -13,6 +13,7 @@ from contracts.errors import ContractViolation
 from contracts.spec import default_spec
 from mockserver.web.admin import ADMIN_HANDLERS, ADMIN_PREFIX
 from mockserver.web.handlers import API_HANDLERS
+from mockserver.web.pages import PAGE_HANDLERS, PAGE_PATHS
 from mockserver.web.routing import routes
 from tests.mockserver.support import JSON_TYPE, QUEUE_DELAY_MS, ApiClient, check_response, duration, job_spec
 
@@ -31,14 +32,17 @@ def spec_operations() -> set[tuple[str, str, str]]:
 OPERATIONS = sorted(spec_operations())
 
 
-def test_the_route_table_is_the_specs_operations_and_the_admin_api_apart() -> None:
+def test_the_route_table_is_the_specs_operations_the_admin_api_and_the_pages_apart() -> None:
     table = {(method, rule.rule, rule.endpoint)
              for rule in routes(default_spec()).iter_rules()
              for method in rule.methods or () if method != "HEAD"}
-    api = {entry for entry in table if not entry[1].startswith(ADMIN_PREFIX + "/")}
-    admin = table - api
-    assert api == set(OPERATIONS)
+    pages = {entry for entry in table if entry[1] in PAGE_PATHS}
+    admin = {entry for entry in table if entry[1].startswith(ADMIN_PREFIX + "/")}
+    assert table - pages - admin == set(OPERATIONS)
     assert {endpoint for _, _, endpoint in admin} == set(ADMIN_HANDLERS)
+    assert pages == {("GET", "/", "page.index"), ("GET", "/openapi.yaml", "page.openapi_yaml"),
+                     ("GET", "/openapi.json", "page.openapi_json")}
+    assert {endpoint for _, _, endpoint in pages} == set(PAGE_HANDLERS)
     # REFERENCE.md §2: the end-user calls over HTTP (follow is a WebSocket call, and Jobs has no delete).
     assert {operation_id for _, _, operation_id in OPERATIONS} >= {
         "jobs.create", "jobs.retrieve", "jobs.browse", "jobs.search", "jobs.extend", "jobs.terminate",
@@ -49,7 +53,8 @@ def test_there_is_one_handler_per_operation_and_no_other() -> None:
     assert set(API_HANDLERS) == {operation_id for _, _, operation_id in OPERATIONS}
 
 
-@pytest.mark.parametrize("path", ["/", "/api", "/api/jobs/nope", "/api/jobs/retrieve/62348", "/api/jobs//browse",
+@pytest.mark.parametrize("path", ["/index.html", "/openapi.yml", "/api",
+                                  "/api/jobs/nope", "/api/jobs/retrieve/62348", "/api/jobs//browse",
                                   "/api/Jobs/browse", "/_mockery"])
 def test_an_unknown_path_is_a_json_404(client: ApiClient, path: str) -> None:
     response = client.get(path)

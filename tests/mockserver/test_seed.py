@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from contracts.validation import default_contract
 from mockserver.server import HttpServer
 from mockserver.web.app import create_app
 from tests.mockserver.support import serving
@@ -143,6 +144,53 @@ def test_the_documented_curl_commands_run_verbatim_against_ucloud_jobs_serve(era
             assert done.returncode == 0, (f"step {step['step']}: curl exited {done.returncode}: "
                                           f"{done.stderr.decode(errors='replace')}")
             check_step(step, done.stdout)
+
+
+def _curl(step: dict[str, Any], url: str) -> bytes:
+    environment = {**os.environ, "host": url, "accessToken": ACCESS_TOKEN}
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        environment.pop(name, None)
+    environment["no_proxy"] = environment["NO_PROXY"] = "*"
+    done = subprocess.run(["bash", "-c", step["command"]], env=environment, capture_output=True,
+                          timeout=CURL_TIMEOUT, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None,
+                    reason="the seed's commands are curl commands for a POSIX shell: needs curl and bash on PATH")
+def test_the_seed_job_followed_over_a_websocket_while_the_curl_commands_run() -> None:
+    """jobs.follow on serve's port, opened after the create: the status, then each change the curl commands
+    cause, in order (the docs profile shows the extension as the new expiresAt), then the end."""
+    from websockets.sync.client import connect  # noqa: PLC0415
+
+    frames: list[dict[str, Any]] = []
+    with _serve("--port", "0") as url:
+        answer = _curl(STEPS[0], url)
+        check_step(STEPS[0], answer)
+        job_id = json.loads(answer)["responses"][0]["id"]
+        with connect(url.replace("http://", "ws://") + "/api/jobs", open_timeout=CURL_TIMEOUT) as socket:
+            socket.send(json.dumps({"call": "jobs.follow", "streamId": "seed", "payload": {"id": job_id},
+                                    "bearer": ACCESS_TOKEN, "project": None}))
+            frames.append(json.loads(socket.recv(CURL_TIMEOUT)))
+            for step in STEPS[1:]:
+                check_step(step, _curl(step, url))
+            while frames[-1]["type"] != "response":
+                frames.append(json.loads(socket.recv(CURL_TIMEOUT)))
+    for frame in frames:
+        default_contract().validate(frame, "WSMessage_JobsFollowResponse")
+    created, running, extended, cancelled, end = frames
+    documented = {step["step"]: step["response"] for step in STEPS}
+    assert created["payload"] == {"updates": [], "log": [], "newStatus": {
+        **documented[2]["status"], "state": "IN_QUEUE"}}  # the status after create, before the queue delay
+    assert running["payload"]["updates"] == documented[2]["updates"][1:]
+    assert running["payload"]["newStatus"] == documented[2]["status"]
+    assert extended["payload"] == {"updates": [], "log": [], "newStatus": documented[4]["status"]}
+    assert extended["payload"]["newStatus"]["expiresAt"] - created["payload"]["newStatus"]["expiresAt"] == 3_600_000
+    assert cancelled["payload"]["updates"] == documented[6]["updates"][2:]
+    assert cancelled["payload"]["updates"][0]["status"] == "Your job has been cancelled!"
+    assert cancelled["payload"]["newStatus"] == documented[6]["status"]
+    assert end == {"type": "response", "streamId": "seed", "payload": {}, "status": 200}
 
 
 # ------------------------------------------------------------------------------------------ with http.client

@@ -15,37 +15,49 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from contracts.paths import spec_path
 from mockserver.cli import main
 from tests.mockserver.support import job_spec
 from tests.serve_process import IO_TIMEOUT, PYTHON_M, STARTUP_TIMEOUT, served
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("ucloud-jobs")
 STOPPED = "ucloud-jobs mock stopped"
+
+
+def _steady(line: str) -> str:
+    """A text log line without what differs from run to run (the wall time, the duration) or by job (its size)."""
+    return re.sub(r" \d+B \d+\.\dms", " SIZE TIME", re.sub(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", "WALL ", line))
 CREATE_BODY = json.dumps({"items": [job_spec()]}).encode()
 SEED_START_MS = 1633329776235
 SEED_FIRST_ID = "62348"
 
 
-def call(url: str, method: str, target: str, body: bytes | None = None,
-         token: str | None = "any-token") -> tuple[int, Any]:
-    """One request over a fresh connection; the status and the parsed JSON answer."""
+def _raw(url: str, method: str, target: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
     parts = urlsplit(url)
     assert parts.hostname is not None
     assert parts.port is not None
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=IO_TIMEOUT)
     try:
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, json.loads(response.read())
+        return response.status, response.read()
     finally:
         connection.close()
+
+
+def call(url: str, method: str, target: str, body: bytes | None = None,
+         token: str | None = "any-token", *, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """One request over a fresh connection; the status and the parsed JSON answer."""
+    sent = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    status, answer = _raw(url, method, target, body, {**sent, **(headers or {})})
+    return status, json.loads(answer)
 
 
 def create_and_retrieve(url: str, token: str = "any-token") -> dict[str, Any]:
@@ -83,15 +95,47 @@ def test_serve_prints_its_url_on_a_free_port_and_logs_each_request(command: tupl
         assert 0 < port <= 65535
         assert "(scenario extend-and-terminate, profile docs, era 2021, virtual clock at 2021-10-04T06:42:56.235Z)" \
             in server.banner
+        assert f"the contract at {url}/openapi.yaml, the admin API under {url}/_mock/; Ctrl-C stops" in server.banner
         job = create_and_retrieve(url)
         assert (job["id"], job["createdAt"]) == (SEED_FIRST_ID, SEED_START_MS)
         assert server.stop() == 0
-        log = [line for line in server.stderr().splitlines() if line.startswith("127.0.0.1 ")]
+        log = server.stderr().splitlines()
         assert server.stdout() == server.banner, "stdout carries the URL line only"
-    assert [line.split('"')[1] for line in log] == [
-        "POST /api/jobs", f"GET /api/jobs/retrieve?id={SEED_FIRST_ID}&includeUpdates=true"]
-    assert all(line.split('"')[2].startswith(" 200 ") for line in log), log
+    # One line per request, from the app: wall time, virtual time, client, user, request, status, operation, ...
+    assert log[-1] == STOPPED
+    assert [_steady(line) for line in log[:-1]] == [
+        'WALL [clock 2021-10-04T06:42:56.235Z] 127.0.0.1 user "POST /api/jobs" 200 jobs.create SIZE TIME | step 1 of 6',
+        f'WALL [clock 2021-10-04T06:43:01.235Z] 127.0.0.1 user "GET /api/jobs/retrieve?id={SEED_FIRST_ID}'
+        '&includeUpdates=true" 200 jobs.retrieve SIZE TIME | step 2 of 6',
+    ]
     assert _port_refuses(port)
+
+
+def test_serve_logs_json_lines_with_pages_faults_and_whys(tmp_path: Path) -> None:
+    with served("--port", "0", "--log-format", "json", "--scenario", "blank") as (server, url):
+        assert call(url, "GET", "/")[1]["playing"]["scenario"] == "blank"
+        assert _raw(url, "GET", "/openapi.yaml", None, {}) == (200, spec_path().read_bytes())
+        fault = json.dumps({"faults": [{"operation": "jobs.browse", "status": 503, "times": 1}]}).encode()
+        assert call(url, "POST", "/_mock/faults", fault, headers={"Content-Type": "application/json"})[0] == 200
+        assert call(url, "GET", "/api/jobs/browse")[0] == 503
+        assert call(url, "GET", "/api/jobs/retrieve?id=7")[0] == 404
+        assert server.stop() == 0
+        stderr = server.stderr().splitlines()
+    assert stderr[-1] == STOPPED
+    lines = [json.loads(line) for line in stderr[:-1]]
+    assert [(line["method"], line["path"], line["operation"], line["status"], line["user"], line["fault"],
+             line["why"]) for line in lines] == [
+        ("GET", "/", "page.index", 200, None, None, None),
+        ("GET", "/openapi.yaml", "page.openapi_yaml", 200, None, None, None),
+        ("POST", "/_mock/faults", "admin.set_faults", 200, None, None, None),
+        ("GET", "/api/jobs/browse", "jobs.browse", 503, "user", "status 503", "Service Unavailable"),
+        ("GET", "/api/jobs/retrieve", "jobs.retrieve", 404, "user", None, "Unknown job"),
+    ]
+    assert {line["client"] for line in lines} == {"127.0.0.1"}
+    assert {line["clockTime"] for line in lines} == {"2021-10-04T06:42:56.235Z"}
+    assert lines[-1]["query"] == "id=7"
+    assert lines[-1]["script"] == "no script"
+    assert all(isinstance(line["durationMs"], float) and line["durationMs"] >= 0 for line in lines)
 
 
 SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -126,6 +170,34 @@ def test_a_signal_stops_the_server_cleanly(signum: int) -> None:
     assert _port_refuses(parts.port)
 
 
+def test_a_call_waiting_out_a_long_latency_fault_does_not_hold_the_server_at_its_end() -> None:
+    with served("--port", "0", "-q") as (server, url):
+        parts = urlsplit(url)
+        admin = http.client.HTTPConnection(parts.hostname or "", parts.port or 0, timeout=IO_TIMEOUT)
+        admin.request("POST", "/_mock/faults", headers={"Content-Type": "application/json"},
+                      body=json.dumps({"faults": [{"operation": "jobs.browse", "latencyMs": 60_000}]}))
+        assert admin.getresponse().status == 200
+        admin.close()
+        outcome: list[object] = []
+
+        def browse() -> None:
+            try:
+                outcome.append(call(url, "GET", "/api/jobs/browse"))
+            except (OSError, http.client.HTTPException) as error:
+                outcome.append(error)
+
+        waiting = threading.Thread(target=browse, daemon=True)
+        waiting.start()
+        assert call(url, "GET", "/_mock/faults")[0] == 200  # the server answers others while that call waits
+        # STOP_TIMEOUT (15 s) is far below the fault's 60 s: the process must end without waiting it out.
+        assert server.stop(signal.SIGTERM) == 0
+        stderr = server.stderr()
+        waiting.join(IO_TIMEOUT)
+    assert not waiting.is_alive()
+    assert stderr.splitlines()[-1] == STOPPED, stderr
+    assert "Traceback" not in stderr, stderr
+
+
 def test_a_host_other_than_loopback_gets_a_warning() -> None:
     with served("--host", "0.0.0.0", "--port", "0") as (server, url):
         parts = urlsplit(url)
@@ -137,8 +209,8 @@ def test_a_host_other_than_loopback_gets_a_warning() -> None:
     assert "ucloud-jobs serve: warning: listening on 0.0.0.0, reachable from other machines" in stderr, stderr
 
 
-def test_profile_ucloud_behaves_as_the_real_service() -> None:
-    with served("--port", "0", "--profile", "ucloud") as (server, url):
+def test_profile_ucloud_behaves_as_the_real_service_and_quiet_logs_nothing() -> None:
+    with served("--port", "0", "--profile", "ucloud", "-q") as (server, url):
         assert ", profile ucloud," in server.banner
         job = create_and_retrieve(url)
         # ucloud: startedAt is set when the job runs, and updates come only with includeUpdates=true.
@@ -146,6 +218,7 @@ def test_profile_ucloud_behaves_as_the_real_service() -> None:
         status, bare = call(url, "GET", f"/api/jobs/retrieve?id={job['id']}")
         assert (status, bare["updates"]) == (200, [])
         assert server.stop() == 0
+        assert server.stderr().splitlines() == [STOPPED]
 
 
 LOCAL_SCENARIO = """\

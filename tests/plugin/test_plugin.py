@@ -54,9 +54,16 @@ def consumer(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+# Plugins of other packages that this environment has and that these runs do not need: loading them costs each
+# run two seconds of CPU (most of it importing Hypothesis and Schemathesis). The example consumer's test runs
+# with every installed plugin loaded, which shows ours living beside them.
+OTHER_PLUGINS = ("-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:hypothesispytest")
+
+
+def run(pytester: pytest.Pytester, *args: str, every_plugin: bool = False) -> pytest.RunResult:
     """Run pytest in a subprocess, so that the plugin is loaded from its entry point as for any user."""
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=300)
+    others = () if every_plugin else OTHER_PLUGINS
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *others, *args, timeout=300)
 
 
 def output(result: pytest.RunResult) -> str:
@@ -143,7 +150,8 @@ def test_a_session_that_does_not_use_the_fixtures_loads_nothing_heavy(consumer: 
         def test_nothing_of_the_mock_or_the_validators_was_imported():
             assert "mockserver.pytest_plugin" in sys.modules
             heavy = [name for name in sys.modules
-                     if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml")
+                     if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "httptools", "websockets",
+                                               "yaml")
                      or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                      or name.startswith(("hypothesis.strategies", "hypothesis.stateful"))]
             assert heavy == []
@@ -158,8 +166,8 @@ def test_importing_the_plugin_is_cheap() -> None:
     loaded = set(json.loads(done.stdout))
     assert "mockserver.pytest_plugin" in loaded
     heavy = sorted(name for name in loaded
-                   if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "waitress", "yaml",
-                                             "referencing")
+                   if name.split(".")[0] in ("jsonschema", "jsonschema_rs", "werkzeug", "httptools", "websockets",
+                                             "yaml", "referencing")
                    or (name.startswith("mockserver.") and name != "mockserver.pytest_plugin")
                    or name.startswith(("hypothesis.strategies", "hypothesis.stateful",
                                        "hypothesis.internal.conjecture")))
@@ -283,6 +291,84 @@ def test_the_options_choose_scenario_and_profile(consumer: pytest.Pytester) -> N
         passed=3)
 
 
+STAGE_TESTS = '''
+import os
+
+import pytest
+
+
+def stage(app):
+    return app.engine.scenario.name, app.engine.profile.name, app.engine.profile.era
+
+
+def expected():
+    return tuple(os.environ["EXPECTED_STAGE"].split())
+
+
+def test_the_session_stage(ucloud_mock):
+    assert stage(ucloud_mock.app) == expected()
+
+
+def test_the_in_process_app_too(ucloud_app):
+    assert stage(ucloud_app) == expected()
+
+
+@pytest.mark.ucloud_scenario("extend-and-terminate-2024")
+def test_a_marker_beats_both_and_keeps_the_profile(ucloud_mock):
+    assert stage(ucloud_mock.app) == ("extend-and-terminate-2024", *expected()[1:])
+'''
+
+
+def test_the_ini_file_chooses_scenario_profile_era_and_url(consumer: pytest.Pytester, serve: Callable[..., str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest.ini of a consumer; --ucloud-verify takes the URL from it too (and the token from the environment)."""
+    url = serve(create_app(scenario="blank", profile="ucloud"))  # verify expects the ini file's profile too
+    consumer.makeini(f"""
+        [pytest]
+        ucloud_scenario = extend-and-terminate
+        ucloud_profile = ucloud
+        ucloud_era = 2024
+        ucloud_url = {url}
+    """)
+    consumer.makepyfile(test_stage=STAGE_TESTS)
+    monkeypatch.setenv("EXPECTED_STAGE", "extend-and-terminate ucloud 2024")
+    monkeypatch.setenv("UCLOUD_TOKEN", "a-token-for-the-mock")
+    result = run(consumer, "-v", "--strict-config", "--ucloud-verify", "--ucloud-examples", "2")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*ucloud_verify PASSED*"])
+
+
+def test_the_command_line_beats_the_ini_file_and_a_bad_ini_value_fails_in_one_line(consumer: pytest.Pytester,
+                                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                                  ) -> None:
+    consumer.makepyprojecttoml("""
+        [tool.pytest.ini_options]
+        ucloud_scenario = "no-such-scenario"
+        ucloud_profile = "ucloud"
+        ucloud_era = 2024
+    """)
+    consumer.makepyfile(test_stage=STAGE_TESTS)
+    monkeypatch.setenv("EXPECTED_STAGE", "blank docs 2021")
+    run(consumer, "--strict-config", "--ucloud-scenario", "blank", "--ucloud-profile", "docs",
+        "--ucloud-era", "2021").assert_outcomes(passed=3)
+    # Without the command line, the ini file's scenario is tried, and named as the culprit in one line.
+    monkeypatch.setenv("EXPECTED_STAGE", "no-such-scenario ucloud 2024")
+    result = run(consumer)
+    result.assert_outcomes(passed=1, errors=2)  # the marker's test does not read the ini file's scenario
+    text = output(result)
+    assert "ucloud_scenario in pyproject.toml: unknown scenario 'no-such-scenario'; known scenarios: blank, " in text
+    assert "Traceback" not in text
+    # An unknown profile or era in the ini file is a usage error, in one line, as on the command line.
+    consumer.makepyprojecttoml("""
+        [tool.pytest.ini_options]
+        ucloud_profile = "staging"
+    """)
+    result = run(consumer)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.errlines if line] == [
+        "ERROR: ucloud_profile in pyproject.toml: unknown profile 'staging'; known profiles: docs, ucloud"]
+
+
 def test_the_options_are_a_group_in_help(consumer: pytest.Pytester) -> None:
     result = run(consumer, "--help")
     assert result.ret == 0
@@ -295,6 +381,9 @@ def test_the_options_are_a_group_in_help(consumer: pytest.Pytester) -> None:
         "*--ucloud-verify*",
         "*--ucloud-examples*",
     ])
+    result.stdout.fnmatch_lines(["  ucloud_scenario (string):*", "*like --ucloud-scenario; the command line wins",
+                                 "  ucloud_profile (string):*", "  ucloud_era (string):*like --ucloud-era*",
+                                 "  ucloud_url (string):*like --ucloud-url*"])
     markers = run(consumer, "--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.ucloud_scenario(name, profile=None, era=None):*"])
 
@@ -412,9 +501,21 @@ def test_a_contract_violation_is_a_plain_failure(consumer: pytest.Pytester) -> N
 
         def test_a_bad_job(ucloud_contract):
             ucloud_contract.validate({"id": 62348}, "Job")
+
+
+        def test_the_library_called_directly():
+            import contracts
+
+            contracts.validate_response("jobs.create", 200, {"responses": [{"id": 1}]})
     ''')
     result = run(consumer)
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=3)
+    # The failures point at the consumer's line; the library's own frames are hidden (__tracebackhide__).
+    text = output(result)
+    assert "contracts/validation.py" not in text
+    assert "mockserver/pytest_plugin.py" not in text
+    result.stdout.fnmatch_lines(["E * contracts.errors.ContractViolation: POST /api/jobs (jobs.create) answered 200: "
+                                 "the body breaks the contract (1 violation):"])
     result.stdout.fnmatch_lines([
         "E * contracts.errors.ContractViolation: POST /api/jobs/extend (jobs.extend) request body breaks the "
         "contract (1 violation):",
@@ -423,7 +524,8 @@ def test_a_contract_violation_is_a_plain_failure(consumer: pytest.Pytester) -> N
         "E *   /id: 62348 is not of type string",
     ])
     result.stdout.fnmatch_lines(["FAILED test_contract.py::test_a_bad_extend_request - contracts.errors.Contrac*",
-                                 "FAILED test_contract.py::test_a_bad_job - contracts.errors.ContractViolation*"])
+                                 "FAILED test_contract.py::test_a_bad_job - contracts.errors.ContractViolation*",
+                                 "FAILED test_contract.py::test_the_library_called_directly - contracts.errors.*"])
 
 
 # --------------------------------------------------------------------------- --ucloud-verify
@@ -435,7 +537,7 @@ def serve() -> Iterator[Callable[..., str]]:
     servers: list[HttpServer] = []
 
     def start(app: Any) -> str:
-        server = HttpServer(app, "127.0.0.1", 0).start()
+        server = HttpServer(app, "127.0.0.1", 0, websocket=getattr(app, "websocket", None)).start()
         servers.append(server)
         return server.url
 
@@ -497,8 +599,8 @@ def test_the_example_consumer_passes_as_a_repository_of_its_own(pytester: pytest
     """examples/consumer, copied out of this repository: no configuration of ours applies, under xdist too."""
     example = Path(__file__).resolve().parents[2] / "examples" / "consumer"
     shutil.copytree(example, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    run(pytester).assert_outcomes(passed=9)
-    run(pytester, "-n", "2").assert_outcomes(passed=9)
+    run(pytester, every_plugin=True).assert_outcomes(passed=12)
+    run(pytester, "-n", "2", every_plugin=True).assert_outcomes(passed=12)
 
 
 # --------------------------------------------------------------------------- overrides and mistakes

@@ -1,0 +1,171 @@
+"""What one client may cost the socket server, and what it may not take from the others.
+
+The server answers every client from one loop; these tests show that nothing a client does stops it answering
+the rest: a call held by a latency fault (it goes to the thread pool), a thousand clients sending their headers
+slowly (a header timeout and a connection cap), and that a held call does not hold the server's end. Nothing here
+sleeps or measures time: the order of events shows what happened, and every wait has a bound reached only when
+something is wrong.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from mockserver.api import MockServer
+from mockserver.server import HttpServer, Limits
+from mockserver.web.app import create_app
+from tests.mockserver.support import serving
+
+IO_TIMEOUT = 10.0  # seconds; reached only when something is wrong
+TOKEN = "limits-test-token"
+SLOW_CLIENTS = 1000
+
+
+def _get(host: str, port: int, target: str) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection(host, port, timeout=IO_TIMEOUT)
+    try:
+        connection.request("GET", target, headers={"Authorization": f"Bearer {TOKEN}"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+class _Held:
+    """A stand-in for the latency fault's wait that tells the test it began, and waits until released."""
+
+    def __init__(self, wait: Callable[[float], None]) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self._wait = wait
+
+    def __call__(self, seconds: float) -> None:
+        self.entered.set()
+        self.release.wait(IO_TIMEOUT)
+        self._wait(seconds)
+
+
+@pytest.fixture
+def mock() -> Iterator[MockServer]:
+    with MockServer(scenario="blank") as server:
+        yield server
+
+
+def test_a_call_under_a_latency_fault_does_not_hold_the_other_clients(mock: MockServer) -> None:
+    held = _Held(mock.app.sleep)
+    mock.app.sleep = held
+    mock.faults.set(operation="jobs.browse", latency_ms=1000)
+    answers: list[tuple[int, Any]] = []
+    first = threading.Thread(target=lambda: answers.append(_get(mock.host, mock.port, "/api/jobs/browse")),
+                             daemon=True)
+    first.start()
+    try:
+        assert held.entered.wait(IO_TIMEOUT), "the faulted call never reached its wait"
+        # While the first call waits out its fault, another client is answered, and the first is not.
+        assert _get(mock.host, mock.port, "/_mock/clock")[0] == 200
+        assert _get(mock.host, mock.port, "/api/jobs/retrieve?id=1")[0] == 404
+        assert answers == []
+        assert first.is_alive()
+    finally:
+        held.release.set()
+        first.join(IO_TIMEOUT)
+    assert [status for status, _ in answers] == [200]
+
+
+def test_stopping_ends_a_call_waiting_out_a_latency_fault() -> None:
+    mock = MockServer(scenario="blank").start()
+    mock.faults.set(operation="jobs.browse", latency_ms=60_000)
+    entered = threading.Event()
+    wait = mock.app.sleep
+
+    def sleep(seconds: float) -> None:
+        entered.set()
+        wait(seconds)
+
+    mock.app.sleep = sleep
+    outcome: list[BaseException | tuple[int, Any]] = []
+
+    def call() -> None:
+        try:
+            outcome.append(_get(mock.host, mock.port, "/api/jobs/browse"))
+        except (OSError, http.client.HTTPException) as error:
+            outcome.append(error)
+
+    client = threading.Thread(target=call, daemon=True)
+    client.start()
+    try:
+        assert entered.wait(IO_TIMEOUT), "the faulted call never reached its wait"
+        pool = [thread for thread in threading.enumerate() if thread.name.startswith("ucloud-jobs-mock_")]
+        assert pool, "the faulted call did not go to the server's thread pool"
+    finally:
+        mock.stop()
+    client.join(IO_TIMEOUT)
+    assert not client.is_alive()
+    assert isinstance(outcome[0], (OSError, http.client.HTTPException)), outcome  # the connection was closed
+    for thread in pool:  # the pool's thread is free again: nothing holds the interpreter's exit for 60 s
+        thread.join(IO_TIMEOUT)
+        assert not thread.is_alive()
+
+
+def _slow(host: str, port: int) -> socket.socket:
+    """A client that has sent its request line and one header, and will send nothing more."""
+    sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
+    sock.sendall(b"GET /_mock/clock HTTP/1.1\r\nHost: mock\r\n")
+    return sock
+
+
+def _closed_by_the_server(sock: socket.socket) -> bool:
+    """Wait until the server ends the connection (a FIN or, when it cut it, a reset)."""
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_thousand_slow_clients_do_not_lock_out_a_normal_one() -> None:
+    app = create_app(scenario="blank", users={TOKEN: "user"})
+    with serving(app) as server:
+        slow = []
+        try:
+            for _ in range(SLOW_CLIENTS):
+                slow.append(_slow(server.host, server.port))
+            # The server holds at most its cap of connections: the normal client's takes a slow one's place.
+            assert _get(server.host, server.port, "/_mock/clock")[0] == 200
+            assert _get(server.host, server.port, "/api/jobs/browse")[0] == 200
+            assert server.connections <= server.limits.max_connections
+        finally:
+            for sock in slow:
+                sock.close()
+
+
+def test_a_client_that_sends_its_headers_too_slowly_is_disconnected() -> None:
+    server = HttpServer(create_app(scenario="blank"), limits=Limits(header_timeout_s=0.5)).start()
+    try:
+        sock = _slow(server.host, server.port)
+        with sock:
+            # The server closes the connection once the header timeout has passed; recv waits for that.
+            assert _closed_by_the_server(sock)
+        assert _get(server.host, server.port, "/_mock/clock")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_past_the_connection_cap_the_idle_connection_is_dropped_for_the_new_one() -> None:
+    server = HttpServer(create_app(scenario="blank"), limits=Limits(max_connections=3)).start()
+    idle = []
+    try:
+        idle += [_slow(server.host, server.port) for _ in range(3)]
+        assert _get(server.host, server.port, "/_mock/clock")[0] == 200
+        # The oldest idle client was dropped to make room: its connection reads as closed.
+        assert _closed_by_the_server(idle[0])
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
