@@ -281,7 +281,8 @@ class Engine(State):
             if job is None:
                 raise UnknownJob
             return overview.detail(job, self.timeline.of(job_id), final=self.lifecycle.is_final(job),
-                                   access=self.access, projects=self.scenario.projects)
+                                   access=self.access, projects=self.scenario.projects,
+                                   log_followed=self.catalogue.supports(job.product, "logs"))
 
     def upcoming(self, limit: int) -> JsonObject:
         """The clock's reading, the next ``limit`` events it will bring (of jobs that have not ended), and the

@@ -16,6 +16,7 @@ from contracts.scenario import Project
 from mockserver.domain.access import Access, Caller, acl_json
 from mockserver.domain.jobs import Job, LogChunk, Update
 from mockserver.domain.lifecycle import Event, Expired, Logged, ProviderUpdate, Started
+from mockserver.domain.render import log_chunk
 
 __all__ = ["MAX_OWNERS", "detail", "event_json", "permissions", "row", "table"]
 
@@ -79,7 +80,8 @@ def _update(update: Update) -> JsonObject:
 
 
 def _chunk(chunk: LogChunk) -> JsonObject:
-    return {"timestamp": chunk.timestamp, "rank": chunk.rank, "stdout": chunk.stdout, "stderr": chunk.stderr}
+    """A chunk of the log as a follower receives it (``JobsLog``), with the time it was written."""
+    return {"timestamp": chunk.timestamp, **log_chunk(chunk)}
 
 
 def _people(job: Job, projects: Mapping[str, Project]) -> list[str]:
@@ -104,9 +106,10 @@ def permissions(job: Job, access: Access, projects: Mapping[str, Project]) -> li
 
 
 def detail(job: Job, upcoming: Sequence[tuple[int, Event]], *, final: bool, access: Access,
-           projects: Mapping[str, Project]) -> JsonObject:
+           projects: Mapping[str, Project], log_followed: bool) -> JsonObject:
     """A job's timeline: its row, its updates in order, what the clock will bring it, its ACL, who may do
-    what, and its log. A job that has ended expects nothing more: the lifecycle ignores its events."""
+    what, and its log: the chunks ``jobs.follow`` sends, and whether it sends them (``log_followed``: the
+    job's product supports logs). A job that has ended expects nothing more: the lifecycle ignores its events."""
     spec = job.specification
     return {"job": row(job), "allocationMs": job.allocation_ms, "startedAt": job.started_at,
             "replicas": job.replicas, "outputFolder": job.output_folder,
@@ -114,4 +117,4 @@ def detail(job: Job, upcoming: Sequence[tuple[int, Event]], *, final: bool, acce
             "updates": [_update(update) for update in job.updates],
             "upcoming": [] if final else [event_json(at, event) for at, event in upcoming],
             "acl": acl_json(job), "permissions": permissions(job, access, projects),
-            "log": [_chunk(chunk) for chunk in job.log]}
+            "log": [_chunk(chunk) for chunk in job.log], "logFollowed": log_followed}

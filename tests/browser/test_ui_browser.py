@@ -16,6 +16,7 @@ from selenium.webdriver.support.ui import Select
 
 from contracts.testing.transport import HttpTransport, Reply, mock_token
 from mockserver import MockServer
+from tests.browser.support import ROOT
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -101,6 +102,20 @@ def test_the_clock_button_moves_the_job_on(page: Any, mock: MockServer, until: U
     assert mock.clock.now_ms == 1633329776235 + 60_000
     page.find_element(By.ID, "advance-next").click()  # to the expiry
     until(lambda driver: _state_in_table(job_id)(driver) == "EXPIRED")
+
+
+def test_the_timeline_shows_what_a_follower_of_the_job_is_told(page: Any, mock: MockServer, until: Until) -> None:
+    mock.load_scenario(str(ROOT / "examples" / "scenarios" / "follow-a-job.yaml"))
+    stream = mock.follow("123")  # plays the scenario's one step
+    until(lambda driver: _text(driver, "#timeline-title") == "Timeline of job 123")
+    assert _text(page, "#timeline-log") == "No output yet."
+    page.find_element(By.ID, "advance-next").click()  # the documented second: the job runs, writes, ends
+    until(lambda driver: _state_in_table("123")(driver) == "SUCCESS")
+    followed = [chunk for frame in stream if frame["type"] == "message" for chunk in frame["payload"]["log"]]
+    assert [chunk["rank"] for chunk in followed] == [0]
+    until(lambda driver: _text(driver, "#timeline-log").startswith("[2021-10-08 08:02:32.778 UTC] rank 0: GNU bash"))
+    assert _text(page, "#timeline-log").split(": ", 1)[1].strip() == followed[0]["stdout"].strip()
+    assert _text(page, "#timeline-log-note") == "What jobs.follow sends its followers, oldest first."
 
 
 def test_a_bad_request_shows_its_violation(page: Any, mock: MockServer, until: Until) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from contracts.scenario import Scenario
+from contracts.scenario import Offer, Scenario
 from contracts.testing.transport import mock_token
 from tests.mockserver.support import (
     FIRST_ID,
@@ -139,6 +139,7 @@ def test_scripted_provider_events_and_the_log_are_on_the_timeline(make_app: AppF
     client.advance(60_000)
     detail = _detail(client, job_id)
     assert detail["log"] == [{"timestamp": T0 + 30_000, "rank": 0, "stdout": "step 1 of 2\n", "stderr": None}]
+    assert detail["logFollowed"] is True
     provider, expiry = detail["upcoming"]
     assert provider == {"atMs": T0 + 90_000, "kind": "provider", "state": "FAILURE", "status": "The node failed",
                         "outputFolder": "/home/out", "log": None}
@@ -146,6 +147,42 @@ def test_scripted_provider_events_and_the_log_are_on_the_timeline(make_app: AppF
     client.advance(60_000)
     detail = _detail(client, job_id)
     assert (detail["job"]["state"], detail["outputFolder"], detail["upcoming"]) == ("FAILURE", "/home/out", [])
+
+
+LOGGED = [{"job": 1, "after": "10s", "log": {"rank": 0, "stdout": "step 1\n"}},
+          {"job": 1, "after": "20s", "log": {"rank": 1, "stderr": "warning\n"}},
+          {"job": 1, "after": "30s", "log": {"rank": 0, "stdout": "step 2\n", "stderr": "done\n"}}]
+QUIET = Offer(id="quiet", category="quiet", provider="example", description="no logs", cpu=1, memory_in_gigs=1,
+              gpu=0, price_per_unit=1, free_to_use=True, support={"docker": {"enabled": True}})
+
+
+def test_the_timeline_shows_the_log_jobs_follow_sends(make_app: AppFactory) -> None:
+    app = make_app(scenario=Scenario.from_mapping({"name": "logged", "clock": {"start": T0}, "ids": {"first": 7},
+                                                   "queueDelay": "5s", "events": LOGGED}))
+    client = ApiClient(app)
+    job_id = client.create_job()
+    stream = app.follow(job_id)
+    for elapsed in (15_000, 10_000, 10_000):
+        app.control.advance(elapsed)
+        followed = [chunk for frame in stream if frame["type"] == "message" for chunk in frame["payload"]["log"]]
+        shown = _detail(client, job_id)["log"]
+        assert followed, "each advance brings one chunk"
+        assert [{key: chunk[key] for key in ("rank", "stdout", "stderr")} for chunk in shown[-len(followed):]] == \
+            followed
+    assert [(chunk["timestamp"] - T0, chunk["rank"]) for chunk in shown] == [(10_000, 0), (20_000, 1), (30_000, 0)]
+    assert _detail(client, job_id)["logFollowed"] is True
+
+
+def test_the_timeline_says_when_jobs_follow_sends_no_log(make_app: AppFactory) -> None:
+    app = make_app(scenario=dataclasses.replace(UNSCRIPTED, events=Scenario.from_mapping(
+        {"name": "logged", "events": LOGGED}).events, products=(QUIET,)))
+    client = ApiClient(app)
+    job_id = client.create_job(product={"id": "quiet", "category": "quiet", "provider": "example"})
+    stream = app.follow(job_id)
+    app.control.advance(HOUR_MS)
+    assert all(frame["payload"]["log"] == [] for frame in stream if frame["type"] == "message")
+    detail = _detail(client, job_id)
+    assert (len(detail["log"]), detail["logFollowed"]) == (3, False)
 
 
 def test_a_project_jobs_permissions_name_each_person_and_role(make_app: AppFactory) -> None:

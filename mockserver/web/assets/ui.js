@@ -319,7 +319,7 @@
           job.state === "IN_QUEUE" || job.state === "RUNNING" || job.state === "SUSPENDED"
             ? "Nothing scheduled." : "Nothing: the job has ended.")),
       section("Permissions", permissions(detail)),
-      section("Log", log(detail.log)));
+      section("Log", log(detail.log, detail.logFollowed)));
   }
 
   function permissions(detail) {
@@ -337,11 +337,14 @@
       acl.length ? el("ul", { class: "acl" }, acl) : el("p", { class: "quiet" }, "The ACL is empty.")];
   }
 
-  function log(chunks) {
-    if (!chunks.length) return el("p", { class: "quiet" }, "No output yet.");
-    return el("pre", { class: "log" }, chunks.map((chunk) =>
+  function log(chunks, followed) {
+    const note = el("p", { id: "timeline-log-note", class: "quiet" }, followed
+      ? "What jobs.follow sends its followers, oldest first."
+      : "The job's product does not support logs: jobs.follow does not send this to its followers.");
+    if (!chunks.length) return [note, el("p", { id: "timeline-log", class: "quiet" }, "No output yet.")];
+    return [note, el("pre", { id: "timeline-log", class: "log" }, chunks.map((chunk) =>
       [chunk.stdout, chunk.stderr].filter((text) => text !== null).map((text) =>
-        `[${utc(chunk.timestamp)}] rank ${chunk.rank}: ${text}${text.endsWith("\n") ? "" : "\n"}`)).flat().join(""));
+        `[${utc(chunk.timestamp)}] rank ${chunk.rank}: ${text}${text.endsWith("\n") ? "" : "\n"}`)).flat().join(""))];
   }
 
   // ------------------------------------------------------------------ traffic
