@@ -21,6 +21,7 @@ from tests.browser.support import ROOT
 pytestmark = pytest.mark.xdist_group("browser")
 
 Until = Callable[..., Any]
+HOUR_MS = 3_600_000
 SPEC = {"application": {"name": "acme-batch", "version": "1.0.0"},
         "product": {"id": "example-compute", "category": "example-compute", "provider": "example"},
         "timeAllocation": {"hours": 1, "minutes": 0, "seconds": 0}}
@@ -86,8 +87,10 @@ def test_a_job_created_through_the_api_appears(page: Any, mock: MockServer, unti
     row = _text(page, f'#jobs-table tr[data-job="{job_id}"]')
     assert "first run" in row
     assert "acme-batch 1.0.0" in row
-    assert "2021-10-04 06:42:56.235 UTC" in row
+    assert "2021-10-04 06:42:56.235 UTC" in row  # createdAt
     assert "1633329776235" in row
+    assert "2021-10-04 07:42:56.235 UTC" in row  # expiresAt: an hour's allocation
+    assert "1633333376235" in row
     until(lambda driver: _text(driver, "#timeline-title") == f"Timeline of job {job_id}")  # the newest is shown
 
 
@@ -102,6 +105,53 @@ def test_the_clock_button_moves_the_job_on(page: Any, mock: MockServer, until: U
     assert mock.clock.now_ms == 1633329776235 + 60_000
     page.find_element(By.ID, "advance-next").click()  # to the expiry
     until(lambda driver: _state_in_table(job_id)(driver) == "EXPIRED")
+
+
+def test_the_clock_moves_by_an_hour_by_a_chosen_amount_and_to_a_set_time(page: Any, mock: MockServer,
+                                                                          until: Until) -> None:
+    start = mock.clock.now_ms
+    page.find_element(By.ID, "advance-hour").click()
+    until(lambda driver: _text(driver, "#clock-ms") == f"{start + HOUR_MS} ms")
+    amount = page.find_element(By.ID, "advance-amount")
+    amount.clear()
+    amount.send_keys("90")
+    Select(page.find_element(By.ID, "advance-unit")).select_by_visible_text("seconds")
+    page.find_element(By.CSS_SELECTOR, "#advance-form button[type=submit]").click()
+    until(lambda driver: _text(driver, "#clock-ms") == f"{start + HOUR_MS + 90_000} ms")
+    for typed, expected, shown in (("2021-10-05T00:00:00Z", 1633392000000, "2021-10-05 00:00:00.000 UTC"),
+                                   ("1633395600000", 1633395600000, "2021-10-05 01:00:00.000 UTC")):
+        field = page.find_element(By.ID, "set-time")
+        field.clear()
+        field.send_keys(typed, Keys.ENTER)
+        until(lambda driver, expected=expected: _text(driver, "#clock-ms") == f"{expected} ms")
+        assert _text(page, "#clock-utc") == shown
+    assert mock.clock.now_ms == 1633395600000
+    field = page.find_element(By.ID, "set-time")
+    field.clear()
+    field.send_keys(str(start), Keys.ENTER)  # back in time: refused, and the page says why
+    assert "setMs" in until(lambda driver: _text(driver, "#message"))
+    assert mock.clock.now_ms == 1633395600000
+
+
+def test_the_jobs_filter_by_state_and_owner_and_come_in_pages(page: Any, mock: MockServer, until: Until) -> None:
+    running = _create(mock)
+    mock.clock.advance(minutes=1)  # the first job runs; the others wait in the queue
+    for _ in range(2):
+        assert _call(mock, "jobs.create", {"items": [SPEC] * 25}).status == 200
+    alices = _create(mock, user="alice")
+    until(lambda driver: _text(driver, "#jobs-range") == "1\N{EN DASH}50 of 52")
+    assert _texts(page, "#jobs-table tbody tr .job-state").count("RUNNING") == 0  # the oldest is on page two
+    page.find_element(By.ID, "jobs-next").click()
+    until(lambda driver: _text(driver, "#jobs-range") == "51\N{EN DASH}52 of 52")
+    assert [row.split()[0] for row in _texts(page, "#jobs-table tbody tr")][-1] == running
+    Select(page.find_element(By.ID, "filter-state")).select_by_value("RUNNING")
+    until(lambda driver: _text(driver, "#jobs-range") == "1\N{EN DASH}1 of 1 matching (52 in all)")
+    assert _text(page, "#jobs-table tbody tr").split()[0] == running
+    Select(page.find_element(By.ID, "filter-state")).select_by_value("")
+    page.find_element(By.ID, "filter-owner").send_keys("alice")
+    until(lambda driver: _text(driver, "#jobs-range") == "1\N{EN DASH}1 of 1 matching (52 in all)")
+    assert _text(page, "#jobs-table tbody tr .owner") == "alice"
+    assert _text(page, "#jobs-table tbody tr").split()[0] == alices
 
 
 def test_the_timeline_shows_what_a_follower_of_the_job_is_told(page: Any, mock: MockServer, until: Until) -> None:
@@ -130,6 +180,26 @@ def test_a_bad_request_shows_its_violation(page: Any, mock: MockServer, until: U
     Select(page.find_element(By.ID, "traffic-operation")).select_by_value("jobs.create")
     until(lambda driver: not driver.find_elements(By.CSS_SELECTOR, "#traffic-table tr.broken"))
     assert _text(page, "#traffic-table tbody tr .valid") == "valid"
+
+
+def test_the_traffic_is_newest_first_with_who_when_and_a_status_filter(page: Any, mock: MockServer,
+                                                                       until: Until) -> None:
+    _create(mock, user="alice")
+    mock.clock.advance(seconds=5)
+    assert _call(mock, "jobs.retrieve", {"id": "424242"}, user="bob").status == 404
+    until(lambda driver: len(_texts(driver, "#traffic-table tbody tr")) == 2)
+    rows = page.execute_script("""return [...document.querySelectorAll("#traffic-table tbody tr")].map((row) =>
+        [...row.cells].map((cell) => cell.innerText.replace(/\\s+/g, " ").trim()))""")
+    assert [(row[3], row[5], row[6]) for row in rows] == [("bob", "jobs.retrieve", "404"),
+                                                           ("alice", "jobs.create", "200")]
+    assert [row[1] for row in rows] == ["06:43:01.235 UTC 2021-10-04 · 1633329781235",
+                                        "06:42:56.235 UTC 2021-10-04 · 1633329776235"]  # the virtual clock
+    journal = mock.journal
+    assert [row[2] for row in rows] == [f"{entry['wallTime'][11:].replace('Z', ' UTC')} {entry['wallTime'][:10]}"
+                                        for entry in reversed(journal)]  # the wall clock's, as journaled
+    page.find_element(By.ID, "traffic-status").send_keys("4xx")
+    until(lambda driver: len(_texts(driver, "#traffic-table tbody tr")) == 1)
+    assert _text(page, "#traffic-table tbody tr .user") == "bob"
 
 
 def test_a_fault_set_on_the_page_fails_the_next_call(page: Any, mock: MockServer, until: Until) -> None:
@@ -164,6 +234,17 @@ def test_another_scenario_loads(page: Any, mock: MockServer, until: Until) -> No
     until(lambda driver: not driver.find_elements(By.CSS_SELECTOR, "#jobs-table tbody tr"))
     assert mock.control.stage().scenario == "extend-and-terminate"
     assert mock.control.stage().profile == "ucloud"
+
+
+def test_reset_forgets_the_jobs_and_restarts_the_scenario(page: Any, mock: MockServer, until: Until) -> None:
+    mock.load_scenario("extend-and-terminate")
+    _call(mock, "jobs.create", {"items": [SPEC]})  # plays the script's first step
+    until(lambda driver: "step 1 of 6 played" in _text(driver, "#scenario-facts"))
+    until(lambda driver: len(_texts(driver, "#jobs-table tbody tr")) == 1)
+    page.find_element(By.ID, "reset").click()
+    until(lambda driver: "step 0 of 6 played" in _text(driver, "#scenario-facts"))
+    until(lambda driver: not _texts(driver, "#jobs-table tbody tr"))
+    assert (mock.control.stage().scenario, mock.journal) == ("extend-and-terminate", [])
 
 
 def test_the_page_works_from_the_keyboard(page: Any, mock: MockServer, until: Until) -> None:
