@@ -3,7 +3,7 @@ while the page is open and polling.
 
 Run by hand (not a test), with ``wrk`` installed (``apt-get install -y wrk``)::
 
-    python benchmarks/bench_ui.py [--jobs 10000] [--repeat 15] [--duration 10] [--rounds 3] [--json]
+    python benchmarks/bench_ui.py [--jobs 10000] [--repeat 15] [--duration 10] [--rounds 3] [--prism DIR] [--json]
 
 1. **First view, server side.** An app built by ``create_app`` (blank stage, the default journal of 1,000
    entries) gets ``--jobs`` jobs from ten users through the API, a quarter of them terminated, the rest running,
@@ -15,9 +15,13 @@ Run by hand (not a test), with ``wrk`` installed (``apt-get install -y wrk``)::
    Target: the first view answers in under 200 ms.
 2. **API throughput with and without the page.** ``ucloud-jobs serve --scenario blank`` in its own process
    gets ``--jobs`` jobs, then ``wrk -t1 -c10`` on ``GET /api/jobs/retrieve`` for ``--duration`` seconds, in
-   interleaved rounds: alone, then with a thread of this process doing what an open page does (one refresh,
-   six GETs on a keep-alive connection, every second: the page's default rate). Medians are reported side by
-   side. Target: the throughput is unchanged (within the spread of the rounds).
+   interleaved rounds: alone and with a thread of this process doing what an open page does (one refresh, six
+   GETs on a keep-alive connection, every second: the page's default rate), each first in every other round.
+   Medians are reported side by side. Before the rounds, the server's CPU time is read over ``--duration``
+   seconds with no load, idle and with the page open, for what a page costs it. Target: the throughput is
+   unchanged (within the spread of the rounds). The peer: Prism serving ``openapi/jobs.yaml`` (``--prism DIR``,
+   default /tmp/prism, where ``npm install @stoplight/prism-cli`` was run) gets the same wrk run on the same
+   call in each round, for the ratio in the same run (Prism has no page).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from werkzeug.test import EnvironBuilder
@@ -212,27 +217,65 @@ def wrk(port: int, duration: int) -> float:
     return float(found.group(1))
 
 
-def throughput(jobs: int, duration: int, rounds: int) -> dict[str, Any]:
-    """Requests per second of retrieve, alone and with a polling page, in interleaved rounds."""
+def cpu_s(pid: int) -> float:
+    """The CPU time a process has used, user and system, in seconds (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def page_cost(pid: int, port: int, newest: str, seconds: int) -> dict[str, float]:
+    """The server's CPU time over ``seconds`` with no load but an open page, and with nothing at all."""
+    shares = {}
+    for name in ("idle", "page"):
+        page = Page(port, newest)
+        before, started = cpu_s(pid), time.perf_counter()
+        if name == "page":
+            page.start()
+        page.stopped.wait(seconds)
+        page.stopped.set()
+        if name == "page":
+            page.join()
+        shares[name] = (cpu_s(pid) - before) / (time.perf_counter() - started)
+    return shares
+
+
+def throughput(jobs: int, duration: int, rounds: int, prism_folder: Path) -> dict[str, Any]:
+    """Requests per second of retrieve, alone and with a polling page, and Prism's, in interleaved rounds."""
+    from bench_server import start_prism  # noqa: PLC0415 - the sibling benchmark's way to start the peer
+
     process, port = start_serve(jobs)
+    prism = start_prism(prism_folder)
+    if prism is not None:
+        wrk(prism[1], 2)  # Node's JIT warms up in the first seconds: not counted
     alone: list[float] = []
     polled: list[float] = []
+    peer: list[float] = []
     pages: list[Page] = []
     try:
-        for _ in range(rounds):
-            alone.append(wrk(port, duration))
-            page = Page(port, str(jobs))
-            page.start()
-            polled.append(wrk(port, duration))
-            page.stopped.set()
-            page.join()
-            pages.append(page)
+        cost = page_cost(process.pid, port, str(jobs), duration)
+        for round_index in range(rounds):
+            # The order alternates: on a shared machine whose load drifts, always measuring one first biases it.
+            for with_page in (False, True) if round_index % 2 == 0 else (True, False):
+                if not with_page:
+                    alone.append(wrk(port, duration))
+                    continue
+                page = Page(port, str(jobs))
+                page.start()
+                polled.append(wrk(port, duration))
+                page.stopped.set()
+                page.join()
+                pages.append(page)
+            if prism is not None:
+                peer.append(wrk(prism[1], duration))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
+        if prism is not None:
+            prism[0].stop()
     refreshes = [spent for page in pages for spent in page.refresh_ms]
     return {"alone_rps": alone, "polled_rps": polled, "alone_median": statistics.median(alone),
-            "polled_median": statistics.median(polled),
+            "polled_median": statistics.median(polled), "prism_rps": peer,
+            "prism_median": statistics.median(peer) if peer else None, "server_cpu_share": cost,
             "page_requests_per_round": [page.requests for page in pages],
             "page_refresh_ms_under_load": {"median": statistics.median(refreshes), "max": max(refreshes)}}
 
@@ -254,6 +297,12 @@ def _report(figures: dict[str, Any]) -> None:
         print(f"retrieve req/s alone: {alone} (median {rate['alone_median']:.0f}); with the page polling: {polled} "
               f"(median {rate['polled_median']:.0f}); the page's refresh under load: median "
               f"{rate['page_refresh_ms_under_load']['median']:.1f} ms")
+        cost = rate["server_cpu_share"]
+        print(f"the server's CPU, no load: {cost['idle']:.2%} of a core idle, {cost['page']:.2%} with the page open")
+        if rate["prism_median"] is not None:
+            peer = ", ".join(f"{r:.0f}" for r in rate["prism_rps"])
+            print(f"Prism's retrieve req/s in the same rounds: {peer} (median {rate['prism_median']:.0f}); the mock "
+                  f"with the page polling at {rate['polled_median'] / rate['prism_median']:.1f}x Prism's")
 
 
 def main() -> int:
@@ -264,6 +313,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds alone / with the page")
     parser.add_argument("--no-throughput", action="store_true", help="only the first view (no wrk needed)")
+    parser.add_argument("--prism", type=Path, default=Path("/tmp/prism"),
+                        help="a folder with Prism in node_modules (the peer; skipped where absent)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     figures: dict[str, Any] = {"machine": {
@@ -276,7 +327,7 @@ def main() -> int:
         if shutil.which("wrk") is None:
             print("wrk is needed for the throughput: apt-get install -y wrk", file=sys.stderr)
             return 2
-        figures["throughput"] = throughput(args.jobs, args.duration, args.rounds)
+        figures["throughput"] = throughput(args.jobs, args.duration, args.rounds, args.prism)
     figures["machine"]["load"] = os.getloadavg()
     print(json.dumps(figures, indent=2)) if args.json else _report(figures)
     return 0 if all(view["total_ms"]["max"] < TARGET_MS for view in figures["first_view"].values()) else 1
