@@ -9,6 +9,8 @@ Measured, on loopback with ``wrk -t1 -c10`` (10 connections) against ``GET /api/
   same size: the floor the stack allows,
 - the same app on the stack ``serve`` had before (waitress, 4 threads, a 1 ms GIL switch interval), where waitress
   is installed (it is not a dependency: ``pip install waitress``),
+- ``--before DIR``: ``ucloud-jobs serve`` from another checkout of this repository (an earlier commit, say, made
+  with ``git worktree add DIR COMMIT``), run by this Python from DIR, for figures before and after a change,
 - Prism serving ``openapi/jobs.yaml`` (``npx prism mock``) where it is installed (``--prism DIR``, default
   /tmp/prism, a folder where ``npm install @stoplight/prism-cli`` was run).
 
@@ -177,6 +179,16 @@ def start_old() -> tuple[Process, int, float] | None:
     return process, port, arrived - process.started
 
 
+def start_before(folder: Path | None) -> tuple[Process, int, float] | None:
+    """``ucloud-jobs serve`` as another checkout has it, run from that folder; None without ``--before``."""
+    if folder is None:
+        return None
+    port = free_port()
+    process = Process([sys.executable, "-m", "mockserver", "serve", "--port", str(port), "-q"], cwd=folder)
+    arrived = wait_for_200(port, "POST", "/api/jobs", SEED_CREATE)
+    return process, port, arrived - process.started
+
+
 def start_prism(folder: Path) -> tuple[Process, int, float] | None:
     if not (folder / "node_modules" / ".bin" / "prism").exists() or shutil.which("npx") is None:
         return None
@@ -212,10 +224,11 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     prism = start_prism(args.prism)
     if prism is not None:
         prism_startups.append(prism[2])
+    before = start_before(args.before)
     old = start_old()
     old_startups = [old[2]] if old is not None else []
     old_rss = rss_mb(old[0].popen.pid) if old is not None else None
-    runs: dict[str, list[Load]] = {"mock": [], "floor": [], "prism": [], "old": []}
+    runs: dict[str, list[Load]] = {"mock": [], "floor": [], "prism": [], "old": [], "before": []}
     rss_after: list[tuple[int, float]] = []
     try:
         for _ in range(args.rounds):
@@ -223,6 +236,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
             runs["floor"].append(wrk(floor_port, "/", args.duration, authorization=False))
             if old is not None:
                 runs["old"].append(wrk(old[1], RETRIEVE, args.duration))
+            if before is not None:
+                runs["before"].append(wrk(before[1], RETRIEVE, args.duration))
             if prism is not None:
                 runs["prism"].append(wrk(prism[1], RETRIEVE, args.duration))
         more_startups(args, startups, old_startups if old is not None else None,
@@ -237,8 +252,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     finally:
         mock.stop()
         floor.stop()
-        if old is not None:
-            old[0].stop()
+        for other in (old, before):
+            if other is not None:
+                other[0].stop()
         if prism is not None:
             prism[0].stop()
 
@@ -255,6 +271,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         "floor": {"rps": median("floor", "requests_per_second"), "p99_ms": median("floor", "p99_ms")},
         "old": {"rps": median("old", "requests_per_second"), "p99_ms": median("old", "p99_ms"),
                 "startup_s": statistics.median(old_startups) if old_startups else None, "rss_mb": old_rss},
+        "before": {"rps": median("before", "requests_per_second"), "p99_ms": median("before", "p99_ms"),
+                   "startup_s": before[2] if before is not None else None},
         "prism": {"rps": median("prism", "requests_per_second"), "p99_ms": median("prism", "p99_ms"),
                   "startup_s": statistics.median(prism_startups) if prism_startups else None, "rss_mb": prism_rss},
         "rss_after_requests": rss_after,
@@ -268,7 +286,7 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
           f"wrk -t1 -c10 -d{args.duration}s, median of {args.rounds} interleaved rounds, {args.threads} threads")
     print(f"{'':24}{'req/s':>10}{'p99 ms':>10}")
     for name, row in (("mock", mock), ("floor (same stack)", floor), ("old stack (waitress)", old),
-                      ("prism", prism)):
+                      ("before (--before)", figures["before"]), ("prism", prism)):
         if row["rps"] is not None:
             print(f"{name:24}{row['rps']:>10.0f}{row['p99_ms']:>10.2f}")
     print(f"mock / floor: {mock['rps'] / floor['rps']:.2f} (target >= 0.8)")
@@ -297,6 +315,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4,
                         help="threads of the pool for calls under a latency fault (ours and the floor)")
     parser.add_argument("--prism", type=Path, default=Path("/tmp/prism"), help="folder with prism-cli installed")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="also measure serve from this checkout (an earlier commit's worktree)")
     parser.add_argument("--million", action="store_true", help="also run a million requests and sample RSS")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()

@@ -1,6 +1,9 @@
 """What ``ucloud-jobs validate`` finds in one file: its violations in document order, each with line and column,
 or the reason it could not be checked (unreadable, not JSON, nested too deeply).
 
+A file is one JSON document, or with ``lines`` one document per line (JSON Lines: the frames of a jobs.follow
+stream as a WebSocket client records them), each checked on its own and its violations placed at its line.
+
 A file that cannot be checked is a result like any other, so that one bad file never hides the verdict on the
 rest; the report shows it as an error and the run fails.
 """
@@ -17,7 +20,8 @@ from contracts.errors import Violation
 from contracts.positions import locate
 from contracts.validation import Contract
 
-__all__ = ["STDIN", "STDIN_LABEL", "FileError", "FileResult", "Finding", "Target", "check", "check_file"]
+__all__ = ["STDIN", "STDIN_LABEL", "FileError", "FileResult", "Finding", "Target", "check", "check_file",
+           "check_lines"]
 
 STDIN = "-"
 STDIN_LABEL = "<stdin>"
@@ -116,14 +120,47 @@ class _Unchecked(Exception):
         self.error = FileError(message, line, column)
 
 
-def check_file(contract: Contract, target: Target, name: str) -> FileResult:
-    """The verdict on the file called ``name`` (``-`` is stdin), read and parsed here."""
+def check_file(contract: Contract, target: Target, name: str, *, lines: bool = False) -> FileResult:
+    """The verdict on the file called ``name`` (``-`` is stdin), read and parsed here; with ``lines``, on each of
+    its lines as a document of its own."""
     label = STDIN_LABEL if name == STDIN else name
     try:
         data = _read(name)
     except _Unchecked as unchecked:
         return FileResult(file=label, schema=target.schema, error=unchecked.error)
-    return check(contract, target, label, data)
+    return check_lines(contract, target, label, data) if lines else check(contract, target, label, data)
+
+
+def check_lines(contract: Contract, target: Target, label: str, data: bytes) -> FileResult:
+    """The verdict on a file of JSON Lines: every non-blank line is one document, checked against the schema.
+
+    A violation is placed at its document's line (and its column in that line); a line that is not JSON makes
+    the file an error at that line, as for any file that is not JSON. A file with no document is an error too.
+    """
+    validator = contract.validator(target.schema)
+    try:
+        text = _decode(data)
+        findings: list[Finding] = []
+        documents = 0
+        # Lines end at "\n" alone (and a "\r" before it goes): JSON text may hold U+2028 and other line breaks.
+        for number, line in enumerate((line.removesuffix("\r") for line in text.split("\n")), start=1):
+            if not line.strip():
+                continue
+            documents += 1
+            try:
+                document = _loads(line)
+            except _Unchecked as unchecked:
+                raise _Unchecked(unchecked.error.message, number, unchecked.error.column) from None
+            if not validator.is_valid(document):
+                findings += [Finding(finding.violation, number, finding.column)
+                             for finding in _in_document_order(line, list(validator.iter_violations(document)))]
+        if not documents:
+            raise _Unchecked("not JSON Lines: it holds no document")
+    except _Unchecked as unchecked:
+        return FileResult(file=label, schema=validator.name, error=unchecked.error)
+    except RecursionError:
+        return FileResult(file=label, schema=validator.name, error=FileError("nested too deeply to validate"))
+    return FileResult(file=label, schema=validator.name, findings=tuple(findings))
 
 
 def check(contract: Contract, target: Target, label: str, data: bytes) -> FileResult:
@@ -176,16 +213,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _parse(data: bytes) -> tuple[str, Any]:
-    """The text and the JSON document in ``data``; ``_Unchecked`` says where it is not JSON."""
+def _decode(data: bytes) -> str:
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise _Unchecked(f"not JSON: it is not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+def _parse(data: bytes) -> tuple[str, Any]:
+    """The text and the JSON document in ``data``; ``_Unchecked`` says where it is not JSON."""
+    text = _decode(data)
     if not text.strip():
         raise _Unchecked("not JSON: it is empty")
+    return text, _loads(text)
+
+
+def _loads(text: str) -> Any:
+    """The JSON document in ``text``; ``_Unchecked`` says where it is not JSON."""
     try:
-        return text, json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise _Unchecked(f"not JSON: {error.msg}", error.lineno, error.colno) from None
     except RecursionError:

@@ -77,6 +77,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     validate.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     validate.add_argument("-q", "--quiet", action="store_true",
                           help="report only violations and errors: no 'valid' lines and no summary")
+    validate.add_argument("--lines", action="store_true",
+                          help="each FILE holds one JSON document per line (JSON Lines), such as the frames of a "
+                               "jobs.follow stream as a WebSocket client records them; each line is checked on "
+                               "its own and reported at its line")
     validate.add_argument("files", nargs="*", metavar="FILE", help="a JSON file to check; '-' reads stdin")
     validate.set_defaults(command=run_validate, prog=validate.prog)
 
@@ -100,7 +104,7 @@ def run_validate(args: argparse.Namespace) -> int:
         if target.fell_back:
             print(f"{args.prog}: note: {_fallback_note(target)}", file=sys.stderr)
         # One document at a time, so that a thousand files never sit in memory together.
-        results = [check_file(contract, target, name) for name in args.files]
+        results = [check_file(contract, target, name, lines=args.lines) for name in args.files]
         _emit(render(args.format, results, target, quiet=args.quiet), args.output)
     except ContractError as error:
         return _usage_error(args.prog, error)

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from contracts.spec import Spec
 from contracts.spec_text import MEDIA_TYPES, spec_bytes
+from contracts.streams import default_streams
 from mockserver.about import version
 from mockserver.control import Control
 from mockserver.web.admin import ADMIN_PATHS, ADMIN_PREFIX
@@ -76,8 +77,10 @@ def _index_document(page: Page) -> dict[str, Any]:
     admin = [{"method": method, "path": path} for method, path in ADMIN_PATHS.values()]
     api = [{"operation": operation.operation_id, "method": operation.method, "path": operation.path}
            for operation in page.spec.operations.values()]
+    # The WebSocket calls (jobs.follow), from the AsyncAPI document: the upgrade is a GET on their path.
+    websocket = [{"call": call.name, "path": call.address} for call in default_streams().values()]
     return {"server": TITLE, "version": version(), "about": ABOUT, "playing": playing, "links": links,
-            "api": api, "admin": {"admitted": page.admitted, "calls": admin}}
+            "api": api, "websocket": websocket, "admin": {"admitted": page.admitted, "calls": admin}}
 
 
 def _e(value: object) -> str:
@@ -109,6 +112,7 @@ def _index_html(document: Mapping[str, Any]) -> bytes:
                     for name, href in document["links"].items() if name != "ui")
     ui = document["links"]["ui"]
     api = "".join(_call_row(call["method"], call["path"], call["operation"]) for call in document["api"])
+    api += "".join(_call_row("WebSocket", call["path"], call["call"]) for call in document["websocket"])
     admin = "".join(_call_row(call["method"], call["path"]) for call in document["admin"]["calls"])
     return "\n".join([
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(TITLE)}</title>'
@@ -118,7 +122,8 @@ def _index_html(document: Mapping[str, Any]) -> bytes:
         f"the page at {_e(ui)}</a> (for the admin API's clients).</p>",
         "<h2>Playing</h2>", _playing_html(document["playing"]),
         "<h2>The contract</h2>", f"<ul>{links}</ul>",
-        "<h2>The Jobs API</h2>", "<p>Every call takes <code>Authorization: Bearer TOKEN</code>.</p>",
+        "<h2>The Jobs API</h2>", "<p>Every call takes <code>Authorization: Bearer TOKEN</code>; a WebSocket "
+                                 "call takes the bearer in its envelope.</p>",
         f"<table>{api}</table>",
         "<h2>The admin API</h2>", f"<table>{admin}</table>",
         "</body></html>\n"]).encode()

@@ -395,7 +395,7 @@ def test_schemas_describe_adds_the_first_sentence(capsys: pytest.CaptureFixture[
     names = default_spec().schema_names()
     assert [line.split()[0] for line in lines] == names
     by_name = dict(zip(names, lines, strict=True))
-    assert by_name["JobState"].split(None, 1)[1] == "The state of a job."
+    assert by_name["JobState"].split(None, 1)[1] == "A value describing the current state of a Job."  # its type page
     assert by_name["SimpleDuration"].split(None, 1)[1] == "A duration."
     # The descriptions start in one column.
     width = max(map(len, names)) + 2

@@ -631,3 +631,71 @@ def test_ucloud_jobs_validate_takes_frames(tmp_path: Path, capsys: pytest.Captur
     assert main(["validate", "--schema", "WSMessage_JobsFollowResponse", str(good)]) == 0
     assert main(["validate", "--schema", "WSMessage_JobsFollowResponse", str(bad)]) == 1
     assert "rank" in capsys.readouterr().out
+
+
+def _recorded_stream() -> list[dict[str, Any]]:
+    """Every frame of jobs.follow for a job that is created, runs, is extended and cancelled (ucloud profile)."""
+    from mockserver.web.app import create_app  # noqa: PLC0415
+    from tests.mockserver.support import QUEUE_DELAY_MS, UNSCRIPTED, ApiClient  # noqa: PLC0415
+
+    app = create_app(scenario=UNSCRIPTED, profile="ucloud")
+    client = ApiClient(app)
+    job_id = client.create_job()
+    stream = app.follow(job_id)
+    taken = list(stream)
+    app.control.advance(QUEUE_DELAY_MS)
+    client.extend(job_id, hours=1)
+    client.act("terminate", job_id)
+    taken += list(stream)
+    assert [frame["type"] for frame in taken][-1] == "response"
+    return taken
+
+
+def test_ucloud_jobs_validate_takes_a_recorded_stream_one_frame_per_line(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from mockserver.cli import main  # noqa: PLC0415
+
+    frames = _recorded_stream()
+    assert len(frames) >= 3
+    assert "initialJob" in frames[0]["payload"]
+    recorded = tmp_path / "frames.jsonl"
+    recorded.write_text("".join(json.dumps(frame) + "\n" for frame in frames) + "\n", encoding="utf-8")
+    assert main(["validate", "--schema", "WSMessage_JobsFollowResponse", "--lines", str(recorded)]) == 0
+    assert capsys.readouterr().out == f"{recorded}: valid\n"
+    # Without --lines, the file is one document, and it is not one.
+    assert main(["validate", "--schema", "WSMessage_JobsFollowResponse", str(recorded)]) == 1
+    assert f"{recorded}:2:1: error: not JSON: Extra data" in capsys.readouterr().out
+
+
+def test_a_broken_frame_is_reported_at_its_line_and_a_line_that_is_not_json_as_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mockserver.cli import main  # noqa: PLC0415
+
+    good = json.dumps({"type": "message", "streamId": "0", "payload": {"updates": [], "log": []}})
+    bad = json.dumps({"type": "message", "streamId": "0", "payload": {"log": [{"rank": "0"}]}})
+    end = json.dumps({"type": "response", "streamId": "0", "payload": {}})  # no status
+    frames, broken, empty = tmp_path / "frames.jsonl", tmp_path / "broken.jsonl", tmp_path / "empty.jsonl"
+    frames.write_text(f"{good}\r\n\r\n{bad}\r\n{end}", encoding="utf-8")
+    broken.write_text(f'{good}\n{{"type": }}\n{bad}\n', encoding="utf-8")
+    empty.write_text("\n \n", encoding="utf-8")
+    arguments = ["validate", "--schema", "WSMessage_JobsFollowResponse", "--lines"]
+    assert main([*arguments, str(frames), str(broken), str(empty), str(tmp_path / "missing.jsonl")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    rank = bad.rindex('"0"') + 1
+    assert lines[0] == f"{frames}:3:{rank}: /payload/log/0/rank: '0' is not of type integer"
+    assert lines[1].startswith(f"{frames}:4:1: /: ")  # the frame that ends the stream has no status
+    assert lines[2:] == [f"{broken}:2:10: error: not JSON: Expecting value",
+                         f"{empty}: error: not JSON Lines: it holds no document",
+                         f"{tmp_path / 'missing.jsonl'}: error: cannot read: No such file or directory"]
+
+
+def test_the_library_s_own_functions_take_frames() -> None:
+    import contracts  # noqa: PLC0415
+
+    contracts.validate({"updates": [], "log": [{"rank": 0, "stdout": "hi\n", "stderr": None}], "newStatus": None},
+                       "JobsFollowResponse")
+    with pytest.raises(contracts.ContractViolation, match=r"/log/0/rank: '0' is not of type integer"):
+        contracts.validate({"log": [{"rank": "0"}]}, "JobsFollowResponse")
+    with pytest.raises(contracts.ContractViolation, match=r"^WSMessage_JobsFollowResponse breaks the contract"):
+        contracts.validate({"type": "response", "streamId": "0", "payload": {}},  # the end without its status
+                           "WSMessage_JobsFollowResponse")

@@ -257,3 +257,46 @@ def test_a_page_of_the_server_s_own_origin_may_follow(mock: MockServer) -> None:
     with connect(url(mock), open_timeout=IO_TIMEOUT, origin=f"http://127.0.0.1:{mock.port}") as client:  # type: ignore[arg-type]
         client.send(envelope(job_id))
         assert receive(client)["type"] == "message"
+
+
+def _retrieve_status(mock: MockServer, job_id: str) -> str:
+    import urllib.request  # noqa: PLC0415
+
+    request = urllib.request.Request(f"{mock.url}/api/jobs/retrieve?id={job_id}", headers=mock.headers)
+    with urllib.request.urlopen(request, timeout=IO_TIMEOUT) as answer:
+        state: str = json.load(answer)["status"]["state"]
+    return state
+
+
+def test_stalled_handshakes_and_refused_envelopes_leave_rest_and_following_unblocked(mock: MockServer) -> None:
+    """While a handshake hangs half sent, a frame hangs half sent and a connection holds a refused stream,
+    the REST API answers, a new follower gets its frames, and a change reaches it."""
+    job_id = create(mock)
+    half_handshake = socket.create_connection((mock.host, mock.port), timeout=IO_TIMEOUT)
+    half_frame = socket.create_connection((mock.host, mock.port), timeout=IO_TIMEOUT)
+    try:
+        half_handshake.sendall(b"GET /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n")
+        half_frame.sendall(b"GET /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade"
+                           b"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += half_frame.recv(4096)
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        half_frame.sendall(b"\x81\xfe\x01")  # a masked text frame whose 16-bit length is cut off
+        with connect(url(mock), open_timeout=IO_TIMEOUT) as refused, \
+                connect(url(mock), open_timeout=IO_TIMEOUT) as follower:
+            refused.send("not an envelope")
+            assert receive(refused)["status"] == 400
+            refused.send(envelope("424242", "unknown"))
+            assert receive(refused)["status"] == 404
+            assert _retrieve_status(mock, job_id) == "IN_QUEUE"  # REST goes on
+            follower.send(envelope(job_id, "f"))
+            assert receive(follower)["payload"]["newStatus"]["state"] == "IN_QUEUE"
+            mock.clock.advance(QUEUE_DELAY_MS)
+            assert receive(follower)["payload"]["newStatus"]["state"] == "RUNNING"
+            assert _retrieve_status(mock, job_id) == "RUNNING"
+            assert mock.followers == 1  # the refused streams hold nothing
+    finally:
+        half_handshake.close()
+        half_frame.close()
+    assert mock.app.followers.wait_for(0, IO_TIMEOUT)

@@ -44,6 +44,7 @@ def test_the_index_tells_a_program_what_this_server_is_in_json(make_app: AppFact
     assert index["links"] == {"openapi.yaml": "/openapi.yaml", "openapi.json": "/openapi.json", "ui": "/_mock/ui"}
     assert index["api"] == [{"operation": operation.operation_id, "method": operation.method, "path": operation.path}
                             for operation in default_spec().operations.values()]
+    assert index["websocket"] == [{"call": "jobs.follow", "path": "/api/jobs"}]  # from jobs.asyncapi.yaml
     assert index["admin"]["admitted"] is True
     assert {"method": "GET", "path": "/_mock/scenario"} in index["admin"]["calls"]
     assert {"method": "POST", "path": "/_mock/reset"} in index["admin"]["calls"]
@@ -63,6 +64,7 @@ def test_the_index_is_a_small_html_page_for_a_browser(make_app: AppFactory) -> N
         assert link in page
     assert '<a href="/_mock/reset">' not in page  # a POST is named, not linked
     assert "<code>/api/jobs/extend</code>" in page
+    assert "<tr><td>WebSocket</td><td><code>/api/jobs</code></td><td>jobs.follow</td></tr>" in page
     assert "Scenario <code>extend-and-terminate</code>" in page
     assert "Clock 2021-10-04T06:42:56.235Z (1633329776235)" in page
     assert "<script>" not in page

@@ -313,3 +313,15 @@ def test_a_port_in_use_exits_2_with_one_line() -> None:
     assert (done.returncode, done.stdout) == (2, ""), done.stderr
     assert done.stderr.startswith(f"ucloud-jobs serve: error: cannot listen on 127.0.0.1:{port}: "), done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_help_lists_every_bundled_scenario_and_the_command_that_describes_them(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from contracts.scenario import list_scenarios  # noqa: PLC0415
+
+    assert main(["serve", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps the epilog to the terminal's width
+    listed = re.search(r"bundled scenarios: (.*) \('ucloud-jobs scenarios' describes them\)$", help_text)
+    assert listed is not None, help_text
+    assert listed[1].split(", ") == sorted(list_scenarios())
+    assert {"blank", "extend-and-terminate", "extend-and-terminate-2024"} <= set(listed[1].split(", "))
