@@ -3,7 +3,8 @@ while the page is open and polling.
 
 Run by hand (not a test), with ``wrk`` installed (``apt-get install -y wrk``)::
 
-    python benchmarks/bench_ui.py [--jobs 10000] [--repeat 15] [--duration 10] [--rounds 3] [--prism DIR] [--json]
+    python benchmarks/bench_ui.py [--jobs 10000] [--repeat 15] [--duration 10] [--rounds 3] [--null-page]
+                                  [--prism DIR] [--json]
 
 1. **First view, server side.** An app built by ``create_app`` (blank stage, the default journal of 1,000
    entries) gets ``--jobs`` jobs from ten users through the API, a quarter of them terminated, the rest running,
@@ -16,7 +17,8 @@ Run by hand (not a test), with ``wrk`` installed (``apt-get install -y wrk``)::
 2. **API throughput with and without the page.** ``ucloud-jobs serve --scenario blank`` in its own process
    gets ``--jobs`` jobs, then ``wrk -t1 -c10`` on ``GET /api/jobs/retrieve`` for ``--duration`` seconds, in
    interleaved rounds: alone and with a thread of this process doing what an open page does (one refresh, six
-   GETs on a keep-alive connection, every second: the page's default rate), each first in every other round.
+   GETs on a keep-alive connection, every second: the page's default rate), their order turning each round;
+   ``--null-page`` adds a third series, a poller asking six times a second only for ``/_mock/health``.
    Medians are reported side by side. Before the rounds, the server's CPU time is read over ``--duration``
    seconds with no load, idle and with the page open, for what a page costs it. Target: the throughput is
    unchanged (within the spread of the rounds). The peer: Prism serving ``openapi/jobs.yaml`` (``--prism DIR``,
@@ -239,32 +241,42 @@ def page_cost(pid: int, port: int, newest: str, seconds: int) -> dict[str, float
     return shares
 
 
-def throughput(jobs: int, duration: int, rounds: int, prism_folder: Path) -> dict[str, Any]:
-    """Requests per second of retrieve, alone and with a polling page, and Prism's, in interleaved rounds."""
+class NullPage(Page):
+    """A client that polls like the page but asks only for /_mock/health: what any poller costs."""
+
+    def __init__(self, port: int, newest: str) -> None:
+        super().__init__(port, newest)
+        self.paths = ["/_mock/health"] * len(REFRESH)
+
+
+def throughput(jobs: int, duration: int, rounds: int, prism_folder: Path, null_page: bool = False) -> dict[str, Any]:
+    """Requests per second of retrieve, alone and with a polling page (and a null page), and Prism's, in
+    interleaved rounds."""
     from bench_server import start_prism  # noqa: PLC0415 - the sibling benchmark's way to start the peer
 
     process, port = start_serve(jobs)
     prism = start_prism(prism_folder)
     if prism is not None:
         wrk(prism[1], 2)  # Node's JIT warms up in the first seconds: not counted
-    alone: list[float] = []
-    polled: list[float] = []
+    kinds: list[type[Page] | None] = [None, Page, *([NullPage] if null_page else [])]
+    rates: dict[type[Page] | None, list[float]] = {kind: [] for kind in kinds}
     peer: list[float] = []
     pages: list[Page] = []
     try:
         cost = page_cost(process.pid, port, str(jobs), duration)
         for round_index in range(rounds):
-            # The order alternates: on a shared machine whose load drifts, always measuring one first biases it.
-            for with_page in (False, True) if round_index % 2 == 0 else (True, False):
-                if not with_page:
-                    alone.append(wrk(port, duration))
-                    continue
-                page = Page(port, str(jobs))
-                page.start()
-                polled.append(wrk(port, duration))
-                page.stopped.set()
-                page.join()
-                pages.append(page)
+            # The order turns round: on a shared machine whose load drifts, always measuring one first biases it.
+            turn = round_index % len(kinds)
+            for kind in kinds[turn:] + kinds[:turn]:
+                poller = None if kind is None else kind(port, str(jobs))
+                if poller is not None:
+                    poller.start()
+                rates[kind].append(wrk(port, duration))
+                if poller is not None:
+                    poller.stopped.set()
+                    poller.join()
+                    if kind is Page:
+                        pages.append(poller)
             if prism is not None:
                 peer.append(wrk(prism[1], duration))
     finally:
@@ -273,8 +285,10 @@ def throughput(jobs: int, duration: int, rounds: int, prism_folder: Path) -> dic
         if prism is not None:
             prism[0].stop()
     refreshes = [spent for page in pages for spent in page.refresh_ms]
+    alone, polled, null = rates[None], rates[Page], rates.get(NullPage, [])
     return {"alone_rps": alone, "polled_rps": polled, "alone_median": statistics.median(alone),
-            "polled_median": statistics.median(polled), "prism_rps": peer,
+            "polled_median": statistics.median(polled), "null_rps": null,
+            "null_median": statistics.median(null) if null else None, "prism_rps": peer,
             "prism_median": statistics.median(peer) if peer else None, "server_cpu_share": cost,
             "page_requests_per_round": [page.requests for page in pages],
             "page_refresh_ms_under_load": {"median": statistics.median(refreshes), "max": max(refreshes)}}
@@ -297,6 +311,8 @@ def _report(figures: dict[str, Any]) -> None:
         print(f"retrieve req/s alone: {alone} (median {rate['alone_median']:.0f}); with the page polling: {polled} "
               f"(median {rate['polled_median']:.0f}); the page's refresh under load: median "
               f"{rate['page_refresh_ms_under_load']['median']:.1f} ms")
+        if rate["null_median"] is not None:
+            print(f"with a null page (six /_mock/health a second): median {rate['null_median']:.0f}")
         cost = rate["server_cpu_share"]
         print(f"the server's CPU, no load: {cost['idle']:.2%} of a core idle, {cost['page']:.2%} with the page open")
         if rate["prism_median"] is not None:
@@ -313,6 +329,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds alone / with the page")
     parser.add_argument("--no-throughput", action="store_true", help="only the first view (no wrk needed)")
+    parser.add_argument("--null-page", action="store_true",
+                        help="a third series: a poller asking only for /_mock/health, what any client costs")
     parser.add_argument("--prism", type=Path, default=Path("/tmp/prism"),
                         help="a folder with Prism in node_modules (the peer; skipped where absent)")
     parser.add_argument("--json", action="store_true")
@@ -327,7 +345,7 @@ def main() -> int:
         if shutil.which("wrk") is None:
             print("wrk is needed for the throughput: apt-get install -y wrk", file=sys.stderr)
             return 2
-        figures["throughput"] = throughput(args.jobs, args.duration, args.rounds, args.prism)
+        figures["throughput"] = throughput(args.jobs, args.duration, args.rounds, args.prism, args.null_page)
     figures["machine"]["load"] = os.getloadavg()
     print(json.dumps(figures, indent=2)) if args.json else _report(figures)
     return 0 if all(view["total_ms"]["max"] < TARGET_MS for view in figures["first_view"].values()) else 1
