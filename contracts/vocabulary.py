@@ -7,6 +7,7 @@ type a state or a limit again: change the spec and they follow.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ class Vocabulary:
 
     job_states: tuple[str, ...]
     final_states: frozenset[str]
+    #: The states each state may move to in one step (``x-transitions`` of JobState).
+    transitions: Mapping[str, frozenset[str]]
     max_updates: int
     max_bulk_items: int
     page_sizes: frozenset[int]
@@ -38,6 +41,8 @@ class Vocabulary:
         return cls(
             job_states=tuple(_required(states, "enum", "JobState")),
             final_states=frozenset(_required(states, "x-final", "JobState")),
+            transitions={state: frozenset(moves)
+                         for state, moves in _required(states, "x-transitions", "JobState").items()},
             max_updates=int(_required(spec.schema("Job")["properties"]["updates"], "maxItems", "Job.updates")),
             max_bulk_items=int(_required(_items(spec, "BulkRequest_FindByStringId"), "maxItems",
                                          "BulkRequest_FindByStringId.items")),

@@ -25,6 +25,7 @@ STARTUP_TIMEOUT = 30.0  # seconds; all of these bounds are reached only when som
 STOP_TIMEOUT = 15.0
 IO_TIMEOUT = 10.0
 URL_LINE = re.compile(r"^ucloud-jobs mock of UCloud's Jobs API at (http://[^ ]+) \(scenario (\S+), profile (\S+),")
+PROXY_URL_LINE = re.compile(r"^ucloud-jobs proxy at (http://[^ ]+) passing calls on to ")
 
 
 def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
@@ -36,8 +37,10 @@ def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
 class ServeProcess:
     """A running ``serve`` subprocess."""
 
-    def __init__(self, args: tuple[str, ...], command: tuple[str, ...] = PYTHON_M, cwd: Path | None = None) -> None:
-        self.process = subprocess.Popen([*command, "serve", *args], stdin=subprocess.DEVNULL,
+    def __init__(self, args: tuple[str, ...], command: tuple[str, ...] = PYTHON_M, cwd: Path | None = None,
+                 subcommand: str = "serve") -> None:
+        self.url_line = PROXY_URL_LINE if subcommand == "proxy" else URL_LINE
+        self.process = subprocess.Popen([*command, subcommand, *args], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
         assert self.process.stdout is not None
         assert self.process.stderr is not None
@@ -67,7 +70,7 @@ class ServeProcess:
             pytest.fail(f"serve exited with {self.process.returncode} before printing its URL:\n{self.stderr()}")
         self.stdout_lines.append(line)
         self.banner = line
-        match = URL_LINE.match(line)
+        match = self.url_line.match(line)
         assert match is not None, f"the first line is not the URL line: {line!r}"
         self.url = match.group(1)
         return self.url
@@ -109,10 +112,10 @@ class ServeProcess:
 
 
 @contextlib.contextmanager
-def served(*args: str, command: tuple[str, ...] = PYTHON_M, cwd: Path | None = None
+def served(*args: str, command: tuple[str, ...] = PYTHON_M, cwd: Path | None = None, subcommand: str = "serve"
            ) -> Iterator[tuple[ServeProcess, str]]:
-    """``serve`` started with ``args``; yields it and its URL; always stopped at the end."""
-    server = ServeProcess(args, command, cwd)
+    """``serve`` (or ``proxy``) started with ``args``; yields it and its URL; always stopped at the end."""
+    server = ServeProcess(args, command, cwd, subcommand)
     try:
         yield server, server.wait_for_url()
     finally:

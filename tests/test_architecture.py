@@ -3,6 +3,8 @@
 `openapi/` is data; `contracts` reads it; `mockserver` serves it and may use `contracts`; `contracts` never
 imports `mockserver` (the pytest plugin, which wires the two, lives in `mockserver`). Inside `mockserver`, the
 domain (`mockserver.domain`) knows no HTTP, and the web layer uses only the domain's facade, not its insides.
+The proxy's checks (`contracts.proxy`) are pure functions of the calls handed to them; its edge
+(`mockserver.proxy`) moves the bytes and keeps no jobs, so it imports nothing of the mock's domain.
 No module imports itself back through others, no module passes 400 lines and no function 60 (DESIGN.md).
 """
 
@@ -25,6 +27,12 @@ PLUGIN = "mockserver.pytest_plugin"
 # What the domain must not import: HTTP, the server, the layers above it.
 NOT_FOR_THE_DOMAIN = ("werkzeug", "httptools", "websockets", "asyncio", "http", "mockserver.web", "mockserver.server",
                       "mockserver.api", "mockserver.cli", "mockserver.control", "mockserver.remote")
+# What the contract's proxy checks must not import: they are pure functions of the calls handed to them, and
+# mockserver.proxy is the edge that moves bytes.
+NOT_FOR_THE_PROXY_CHECKS = ("http", "socket", "ssl", "asyncio", "werkzeug", "httptools", "websockets",
+                            "urllib.request")
+# What the proxy's edge must not import: it keeps no jobs of its own (a recording is checked through the app).
+NOT_FOR_THE_PROXY = ("mockserver.domain", "mockserver.control", "mockserver.remote", "mockserver.api")
 # The domain's facade: what the layers above it may import from it.
 DOMAIN_FACADE = ("mockserver.domain.engine", "mockserver.domain.errors", "mockserver.domain.access",
                  "mockserver.domain.clock", "mockserver.domain.profiles")
@@ -87,8 +95,12 @@ def _within(name: str, top: str) -> bool:
 def _forbidden(module: str, name: str) -> bool:
     if any(_within(name, top) for top in NOT_SHIPPED):
         return True
+    if _within(module, "contracts.proxy") and any(_within(name, top) for top in NOT_FOR_THE_PROXY_CHECKS):
+        return True
     if _within(module, "contracts"):
         return _within(name, "mockserver")
+    if _within(module, "mockserver.proxy"):
+        return any(_within(name, top) for top in NOT_FOR_THE_PROXY)
     if _within(module, "mockserver.domain"):
         return any(_within(name, top) for top in NOT_FOR_THE_DOMAIN)
     if _within(module, "mockserver") and _within(name, "mockserver.domain"):
@@ -141,6 +153,12 @@ def test_the_layering_holds_in_every_module() -> None:
          ["mockserver.web.app:1 imports mockserver.domain.timeline",
           "mockserver.web.app:1 imports mockserver.domain.timeline.Timeline"]),
         ("contracts.spec", "from .errors import ContractError\nimport mockserverish", []),
+        ("contracts.proxy.checks", "import http.client", ["contracts.proxy.checks:1 imports http.client"]),
+        ("contracts.proxy.checks", "from urllib.parse import parse_qs", []),
+        ("mockserver.proxy.app", "from mockserver.domain.engine import Engine",
+         ["mockserver.proxy.app:1 imports mockserver.domain.engine",
+          "mockserver.proxy.app:1 imports mockserver.domain.engine.Engine"]),
+        ("mockserver.proxy.replay", "from mockserver.web.app import create_app", []),
     ],
 )
 def test_the_import_walker_sees_what_it_must(module: str, source: str, expected: list[str]) -> None:

@@ -97,11 +97,11 @@ def _properties(target: Target) -> dict[str, str]:
     return {name: str(value) for name, value in named.items() if value is not None}
 
 
-def _render_junit(results: Sequence[FileResult], target: Target, quiet: bool) -> str:
+def _render_junit(results: Sequence[FileResult], target: Target, quiet: bool, suite_name: str = SUITE) -> str:
     counts = _counts(results)
     totals = {"tests": str(counts["files"]), "failures": str(counts["invalid"]), "errors": str(counts["errors"])}
-    suites = ET.Element("testsuites", {"name": SUITE, **totals})
-    suite = ET.SubElement(suites, "testsuite", {"name": SUITE, **totals, "skipped": "0"})
+    suites = ET.Element("testsuites", {"name": suite_name, **totals})
+    suite = ET.SubElement(suites, "testsuite", {"name": suite_name, **totals, "skipped": "0"})
     properties = ET.SubElement(suite, "properties")
     for name, value in _properties(target).items():
         ET.SubElement(properties, "property", name=name, value=safe(value))
@@ -158,8 +158,12 @@ _RENDERERS: dict[str, Callable[[Sequence[FileResult], Target, bool], str]] = {
 FORMATS = tuple(_RENDERERS)
 
 
-def render(report_format: str, results: Sequence[FileResult], target: Target, quiet: bool = False) -> str:
-    """The report in ``report_format`` (``text``, ``json``, ``junit`` or ``github``)."""
+def render(report_format: str, results: Sequence[FileResult], target: Target, quiet: bool = False,
+           suite: str = SUITE) -> str:
+    """The report in ``report_format`` (``text``, ``json``, ``junit`` or ``github``); ``suite`` names the JUnit
+    test suite (another command's report, such as the proxy's)."""
+    if report_format == "junit":
+        return _render_junit(results, target, quiet, suite)
     try:
         renderer = _RENDERERS[report_format]
     except KeyError:

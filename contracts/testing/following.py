@@ -49,7 +49,8 @@ class SocketFollowing:
         address = default_streams()[FOLLOW].address
         url = base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1).rstrip("/") + address
         try:
-            self._socket = connect(url, open_timeout=timeout, max_size=None)
+            # Entered as a context manager, as websockets 17.1+ asks (else it warns on first use); close() exits it.
+            self._socket = connect(url, open_timeout=timeout, max_size=None).__enter__()
         except (OSError, WebSocketException) as error:
             raise ContractViolation(f"WebSocket {address}", [Violation(
                 "", "handshake", "a WebSocket for jobs.follow", type(error).__name__,

@@ -20,6 +20,7 @@ from contracts.cli.spec import add_spec_command
 from contracts.cli.validate import add_commands as add_contract_commands
 from contracts.cli.verify import add_verify_command
 from mockserver.about import DISTRIBUTION, PROG, version
+from mockserver.cli.proxy import add_proxy_command
 from mockserver.cli.serve import add_serve_command
 from mockserver.remote import HttpControl
 
@@ -33,6 +34,7 @@ COMMANDS: tuple[Register, ...] = (
     add_scenarios_command,
     add_spec_command,
     functools.partial(add_verify_command, control_for=HttpControl.probe),
+    add_proxy_command,
 )
 
 _INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import signal
-import socket
 import sys
 from datetime import datetime, timezone
 from types import FrameType
@@ -15,6 +13,7 @@ from contracts.errors import ContractError
 from contracts.profiles import ERAS, PROFILES
 from contracts.scenario import list_scenarios
 from mockserver.api import MockServer
+from mockserver.cli.options import checked, is_loopback, listen_error, whole
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import MockApp, ServerError, create_app
 from mockserver.web.requestlog import LOG_FORMATS, StreamLog
@@ -42,27 +41,6 @@ def _admin_token(text: str) -> str:
     return text
 
 
-def _whole(minimum: int, meaning: str) -> Any:
-    def check(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is {meaning}")
-        return value
-    return check
-
-
-def _checked(normalise: Any) -> Any:
-    def check(text: str) -> str:
-        try:
-            return str(normalise(text))
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-    return check
-
-
 def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``serve``."""
     parser = subparsers.add_parser(
@@ -88,20 +66,20 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="accept only these bearer tokens, each as the named user (repeatable)")
     parser.add_argument("--real-clock", action="store_true",
                         help="run on the wall clock instead of the virtual one, so jobs progress on their own")
-    parser.add_argument("--threads", type=_whole(1, "not a positive number"), default=4,
+    parser.add_argument("--threads", type=whole(1, "not a positive number"), default=4,
                         help="threads that serve API calls while a latency fault is set, so that the fault delays "
                              "only its own call (default: 4); otherwise one loop serves every client")
-    parser.add_argument("--journal-size", type=_whole(0, "negative"), default=1000,
+    parser.add_argument("--journal-size", type=whole(0, "negative"), default=1000,
                         help="requests kept in the journal (default: 1000; 0 keeps none)")
     parser.add_argument("--admin-token", default=None, type=_admin_token,
                         help="let clients that send X-Mock-Admin-Token: TOKEN use /_mock/ from anywhere (at least "
                              f"{MIN_ADMIN_TOKEN} characters)")
     parser.add_argument("--allow-remote-admin", action="store_true",
                         help="let any client use the admin API /_mock/ (default: loopback clients only)")
-    parser.add_argument("--allowed-host", action="append", default=[], type=_checked(normalise_host),
+    parser.add_argument("--allowed-host", action="append", default=[], type=checked(normalise_host),
                         metavar="NAME", help="answer requests whose Host header is NAME too (repeatable; by default "
                                              "only loopback names and the address it listens on)")
-    parser.add_argument("--cors", action="append", default=[], type=_checked(normalise_origin),
+    parser.add_argument("--cors", action="append", default=[], type=checked(normalise_origin),
                         metavar="ORIGIN", help="let web pages of ORIGIN (such as http://localhost:3000) call the "
                                                "Jobs API from a browser (repeatable; default: none)")
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
@@ -109,15 +87,6 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                              "for tools (default: text)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
     parser.set_defaults(command=serve)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _print_server_error(error: ServerError) -> None:
@@ -147,16 +116,14 @@ def _app(args: argparse.Namespace) -> MockApp:
 
 
 def _listen(app: MockApp, args: argparse.Namespace) -> MockServer:
-    where = f"cannot listen on {args.host}:{args.port}"
-    if not args.host.strip():  # '' would bind every interface: say which one instead
-        raise _UsageError(f"{where}: '' is not an address or a name of this machine")
+    problem = listen_error(args.host, args.port)  # '' would bind every interface: say which one instead
+    if problem is not None:
+        raise _UsageError(problem)
     try:
         # The app logs each request (with its user, operation, clocks and why); the server logs none of its own.
         return MockServer(app=app, host=args.host, port=args.port, threads=args.threads)
     except OSError as error:
-        if isinstance(error, socket.gaierror) or (error.errno or 0) < 0:  # a name it cannot resolve (EAI_*)
-            raise _UsageError(f"{where}: {args.host!r} is not an address or a name of this machine") from None
-        raise _UsageError(f"{where}: {error.strerror}") from None
+        raise _UsageError(str(listen_error(args.host, args.port, error))) from None
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -167,7 +134,7 @@ def serve(args: argparse.Namespace) -> int:
     except _UsageError as error:
         print(f"ucloud-jobs serve: error: {error}", file=sys.stderr)
         return 2
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         print(f"ucloud-jobs serve: warning: listening on {args.host}, reachable from other machines; the mock "
               "checks no signatures", file=sys.stderr)
     app.on_error = _print_server_error

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -62,6 +63,8 @@ class Entry:
     response: bytes
     response_size: int
     script: str | None = None
+    #: More fields of this entry (the proxy's findings and upstream time); None for the mock's entries.
+    extra: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as the admin API shows it (the fields are listed in the module's docstring)."""
@@ -71,7 +74,7 @@ class Entry:
                 "user": self.user, "status": self.status, "script": self.script,
                 **_body("request", self.request, self.request_size),
                 **_body("response", self.response, self.response_size),
-                "requestBytes": self.request_size, "responseBytes": self.response_size}
+                "requestBytes": self.request_size, "responseBytes": self.response_size, **(self.extra or {})}
 
 
 class Journal:
@@ -84,15 +87,16 @@ class Journal:
         self._lock = threading.Lock()
 
     def record(self, *, clock_ms: int, wall_ms: int, method: str, path: str, query: str, operation: str | None,
-               user: str | None, status: int, request: bytes, response: bytes, script: str | None = None) -> None:
-        """Add an entry (bodies and the query are clipped to 4 KiB)."""
+               user: str | None, status: int, request: bytes, response: bytes, script: str | None = None,
+               extra: Mapping[str, Any] | None = None) -> None:
+        """Add an entry (bodies and the query are clipped to 4 KiB); ``extra`` adds fields of its own."""
         if self.capacity <= 0:
             return
         with self._lock:
             self._seq += 1
             self._entries.append(Entry(self._seq, clock_ms, wall_ms, method, path[:BODY_LIMIT], query[:BODY_LIMIT],
                                        operation, user, status, request[:BODY_LIMIT], len(request),
-                                       response[:BODY_LIMIT], len(response), script))
+                                       response[:BODY_LIMIT], len(response), script, extra))
 
     def clear(self) -> None:
         """Forget every entry."""
