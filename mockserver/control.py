@@ -22,6 +22,7 @@ from mockserver.domain.engine import Engine
 from mockserver.domain.profiles import PROFILES, Profile, profile_named
 from mockserver.web.faults import Fault, FaultError, Faults, parse_faults
 from mockserver.web.journal import Journal
+from mockserver.web.verdicts import Verdicts
 
 __all__ = ["Control", "ScenarioNotFound"]
 
@@ -46,6 +47,8 @@ class Control:
         self.faults = faults
         self.journal = journal
         self.contract = contract
+        #: The contract's verdicts on the journal's entries, for the page's traffic view.
+        self.verdicts = Verdicts(contract)
         self.scenario_dirs = tuple(scenario_dirs)
         #: Memos of the request path (the web layer's), emptied by every reset.
         self.caches: list[Cache] = []

@@ -18,13 +18,12 @@ import contextlib
 import itertools
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from contracts.scenario import Scenario
 from contracts.vocabulary import Vocabulary, default_vocabulary
-from mockserver.domain import follow, queries, sessions
-from mockserver.domain.access import ADMIN, EDIT, READ, Access, Caller, changed_acl, creator_acl
+from mockserver.domain import follow, overview, queries, sessions
+from mockserver.domain.access import ADMIN, EDIT, READ, Caller, changed_acl, creator_acl
 from mockserver.domain.bounds import Limits, job_bytes, stored
 from mockserver.domain.clock import Clock, VirtualClock
 from mockserver.domain.errors import (
@@ -38,9 +37,9 @@ from mockserver.domain.errors import (
 )
 from mockserver.domain.jobs import Job
 from mockserver.domain.lifecycle import Event, Extended, Suspended, Terminated, Unsuspended
-from mockserver.domain.products import Catalogue
 from mockserver.domain.profiles import Profile
 from mockserver.domain.render import Flags, JsonObject, Viewer
+from mockserver.domain.snapshot import Snapshot
 from mockserver.domain.state import MAX_CLOCK_MS, State
 
 __all__ = ["MAX_CLOCK_MS", "Engine", "Job", "Limits"]
@@ -219,9 +218,9 @@ class Engine(State):
             snapshot = self._snapshot(caller)
         return snapshot.page(flags, page, lambda job: matches(job) and filters(job))
 
-    def _snapshot(self, caller: Caller) -> _Snapshot:
+    def _snapshot(self, caller: Caller) -> Snapshot:
         """The caller's workspace as it stands (references to immutable jobs) and the rules to read it by."""
-        return _Snapshot(self.store.in_workspace(caller.workspace), caller, self.access, self.profile,
+        return Snapshot(self.store.in_workspace(caller.workspace), caller, self.access, self.profile,
                          self.catalogue, self.vocabulary)
 
     def extend(self, caller: Caller, items: Sequence[Mapping[str, Any]]) -> None:
@@ -341,26 +340,43 @@ class Engine(State):
         with self._request(caller, "jobs.init"):
             return
 
+    # ------------------------------------------------------------------ looking on (the admin API's page)
+    def job_table(self, *, state: str | None = None, owner: str | None = None, offset: int = 0,
+                  limit: int = 50) -> JsonObject:
+        """Every job, newest first, in ``state`` and of ``owner`` when given: one page of rows, with counts.
 
-@dataclass(frozen=True)
-class _Snapshot:
-    """A workspace's jobs at one moment and the rules of that moment: read without the engine's lock."""
+        Looking is no request: it plays no step and needs no permission.
+        """
+        return overview.table(self.jobs(), state=state, owner=owner, offset=offset, limit=limit)
 
-    jobs: list[Job]
-    caller: Caller
-    access: Access
-    profile: Profile
-    catalogue: Catalogue
-    vocabulary: Vocabulary
+    def job_detail(self, job_id: str) -> JsonObject:
+        """A job's timeline: updates, what the clock will bring it, ACL, permissions, log; ``UnknownJob``."""
+        with self.lock:
+            self._settle(self.clock.now_ms())
+            job = self.store.get(job_id)
+            if job is None:
+                raise UnknownJob
+            return overview.detail(job, self.timeline.of(job_id), final=self.lifecycle.is_final(job),
+                                   access=self.access, projects=self.scenario.projects,
+                                   log_followed=self.catalogue.supports(job.product, "logs"))
 
-    def page(self, flags: Flags, page: queries.Page, keep: Callable[[Job], bool]) -> JsonObject:
-        """The page of the jobs the caller may read and ``keep`` keeps, rendered (a PageV2 of Job)."""
-        access, caller = self.access, self.caller
-        selected, size, following = queries.page_of(
-            self.jobs, lambda job: access.may(job, caller, READ) and keep(job), page, self.vocabulary)
-        items = [self.profile.render(job, flags, Viewer(access.permissions(job, caller), self.catalogue))
-                 for job in selected]
-        return {"itemsPerPage": size, "items": items, "next": following}
+    def upcoming(self, limit: int) -> JsonObject:
+        """The clock's reading, the next ``limit`` events it will bring (of jobs that have not ended), and the
+        script's next step with the time it is served at."""
+        with self.lock:
+            now = self.clock.now_ms()
+            self._settle(now)
+            def ongoing(job_id: str) -> bool:  # an ended job's scripted events change nothing
+                job = self.store.get(job_id)
+                return job is not None and not self.lifecycle.is_final(job)
+
+            events = [overview.event_json(at, event, job_id)
+                      for at, job_id, event in self.timeline.first(limit, ongoing)]
+            step = self.script.next_step
+            following = None if step is None else {
+                "step": self.script.cursor + 1, "call": step.call, "note": step.note,
+                "atMs": max(self.scenario.clock_start_ms + step.at_ms, now)}
+            return {"nowMs": now, "upcoming": events, "nextStep": following}
 
 
 def _millis(duration: Mapping[str, Any]) -> int:

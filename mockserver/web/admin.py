@@ -1,7 +1,8 @@
-"""The admin API under ``/_mock/``: reset, clock, journal, scenario and faults, over the control plane.
+"""The admin API under ``/_mock/``: reset, clock, journal, scenario and faults, over the control plane; the
+read calls of the page at ``/_mock/ui`` (``web.views``) and the page itself (``web.ui``).
 
 By default it answers loopback clients only; a token, or an explicit flag, lets others in. Each handler takes
-the ``Control`` and the request and returns the JSON payload.
+the ``Control`` and the request and returns the JSON payload (or, for the page, the ``Response``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from werkzeug.routing import Rule, Submount
 from contracts.errors import ContractError
 from mockserver.control import Control, ScenarioNotFound
 from mockserver.domain.errors import InvalidTime
-from mockserver.web.encoding import encode
+from mockserver.web import ui, views
 from mockserver.web.errors import ApiError
 from mockserver.web.faults import FaultError
 from mockserver.web.requests import ApiRequest, parse_json
@@ -125,16 +126,6 @@ def move_clock(control: Control, request: ApiRequest) -> Any:
         raise ApiError(400, f"Bad Request: {key}: {error.why}") from None
 
 
-def journal(control: Control, request: ApiRequest) -> Any:
-    """GET /_mock/journal[?limit=n]: the recent requests and answers, oldest first."""
-    limit = request.args.get("limit")
-    if limit is not None and not (limit.isascii() and limit.isdigit()):  # int() takes "²", a Unicode digit
-        raise ApiError(400, "Bad Request: limit must be a non-negative integer")
-    # A limit past any journal's size means all of it (and int() refuses more than 4300 digits). The answer is
-    # encoded an entry at a time: the bodies' JSON never sits in memory as objects all at once.
-    return control.journal.encoded(encode, None if limit is None or len(limit) > 18 else int(limit))
-
-
 def clear_journal(control: Control, request: ApiRequest) -> Any:
     """DELETE /_mock/journal."""
     control.journal.clear()
@@ -192,7 +183,7 @@ _ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     ("/reset", "POST", reset),
     ("/clock", "GET", get_clock),
     ("/clock", "POST", move_clock),
-    ("/journal", "GET", journal),
+    ("/journal", "GET", views.journal),
     ("/journal", "DELETE", clear_journal),
     ("/scenario", "GET", get_scenario),
     ("/scenario", "POST", load_scenario),
@@ -200,6 +191,13 @@ _ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     ("/faults", "POST", set_faults),
     ("/faults", "DELETE", clear_faults),
     ("/health", "GET", health),
+    # what the page at /_mock/ui reads, and the page itself
+    ("/jobs", "GET", views.jobs),
+    ("/job", "GET", views.job),
+    ("/timeline", "GET", views.timeline),
+    ("/ui", "GET", ui.show_page),
+    ("/ui/ui.js", "GET", ui.page_script),
+    ("/ui/ui.css", "GET", ui.page_style),
 )
 
 ADMIN_HANDLERS: dict[str, AdminHandler] = {f"admin.{handler.__name__}": handler for _, _, handler in _ROUTES}

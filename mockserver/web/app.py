@@ -49,7 +49,7 @@ from mockserver.web.handlers import API_HANDLERS, ApiCall, Query
 from mockserver.web.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
 from mockserver.web.memo import DEFAULT_KEY_BYTES, Memo, UrlCache
 from mockserver.web.offload import Offload
-from mockserver.web.pages import PAGE_HANDLERS, PAGE_PATHS, UI_PATH, Page
+from mockserver.web.pages import PAGE_HANDLERS, PAGE_PATHS, Page
 from mockserver.web.requestlog import RequestRecord, RequestSink
 from mockserver.web.requests import ApiRequest
 from mockserver.web.routing import not_found_why, routes
@@ -146,8 +146,7 @@ class MockApp:
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = self.timer()
-        # Not stored in the environ (populate_request): the request and the environ would hold each other, a
-        # cycle that keeps the body (up to 1 MiB) alive until the cyclic garbage collector runs.
+        # Not kept in the environ: a cycle of the two would keep the body (1 MiB) until the cyclic GC runs.
         request = ApiRequest(environ, populate_request=False)
         path = environ.get("PATH_INFO", "") or "/"
         seen = _Seen()
@@ -228,8 +227,10 @@ class MockApp:
             if request.method in STATE_CHANGING:
                 require_json(request)
             with self._large_body if request.large else contextlib.nullcontext():
-                payload = handler(self.control, request)
-            body = payload if isinstance(payload, bytes) else encode(payload)  # the journal comes encoded
+                answer = handler(self.control, request)
+            if isinstance(answer, Response):  # the page at /_mock/ui and its files
+                return answer
+            body = answer if isinstance(answer, bytes) else encode(answer)  # the journal comes encoded
             return Response(body, 200, content_type=JSON_TYPE)
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
             return _refusal(self._error(error, request, path, None), seen)
@@ -241,8 +242,7 @@ class MockApp:
             endpoint = seen.operation = self._match(request, lambda path: "Not Found")
             admitted = self.admin.admits(request) and (
                 origin is None or not self.sites.is_foreign(origin, request.headers.get("Host")))
-            page = Page(self.control, self.contract.spec, request, admitted=admitted,
-                        has_ui=self._routes.test(UI_PATH, "GET"))
+            page = Page(self.control, self.contract.spec, request, admitted=admitted)
             response = PAGE_HANDLERS[endpoint](page)
         except Exception as error:  # every failure is answered; the mock's own bugs are also recorded
             return _refusal(self._error(error, request, path, None), seen)

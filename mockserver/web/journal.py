@@ -27,14 +27,18 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["DEFAULT_JOURNAL_BYTES", "DEFAULT_JOURNAL_SIZE", "Entry", "Journal"]
+__all__ = ["BODY_LIMIT", "DEFAULT_JOURNAL_BYTES", "DEFAULT_JOURNAL_SIZE", "NO_OPERATION", "Entry", "Journal",
+           "Selection"]
 
-_BODY_LIMIT = 4096
+#: Bodies, queries and every other text field are kept up to this many bytes.
+BODY_LIMIT = 4096
+#: The operation filter that selects requests of no operation (an unknown path or method).
+NO_OPERATION = "-"
 _EVICTED_IDS = 16  # the ids of evicted jobs an entry names
 _ENTRY_BYTES = 200  # an Entry itself (slots), its ints and its empty tuple, as sys.getsizeof counts them
 _BYTES_BYTES = 33  # a bytes object besides its contents (a string: 80, and 8 for its place in a tuple)
@@ -48,13 +52,13 @@ def _body(name: str, body: bytes, size: int) -> dict[str, Any]:
     """The body as JSON under ``name``, or as text under ``nameText`` when it is not JSON or was clipped."""
     if size == 0:
         return {name: None}
-    if size <= _BODY_LIMIT:
+    if size <= BODY_LIMIT:
         try:
             return {name: json.loads(body)}
         except (ValueError, RecursionError):
             pass
     text = body.decode("utf-8", errors="replace")
-    return {name: None, f"{name}Text": text if size <= _BODY_LIMIT else text + f"... ({size} bytes)"}
+    return {name: None, f"{name}Text": text if size <= BODY_LIMIT else text + f"... ({size} bytes)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,8 @@ class Journal:
     def __init__(self, capacity: int = DEFAULT_JOURNAL_SIZE, byte_limit: int = DEFAULT_JOURNAL_BYTES) -> None:
         self.capacity = capacity
         self.byte_limit = byte_limit
-        self._entries: deque[tuple[Entry, int]] = deque()
+        self._entries: deque[Entry] = deque()
+        self._sizes: deque[int] = deque()  # each entry's size, in the same order
         self._bytes = 0
         self._seq = 0
         self._lock = threading.Lock()
@@ -123,46 +128,65 @@ class Journal:
             return
         with self._lock:
             self._seq += 1
-            entry = Entry(self._seq, clock_ms, wall_ms, method[:_BODY_LIMIT], path[:_BODY_LIMIT],
-                          query[:_BODY_LIMIT], operation, None if user is None else user[:_BODY_LIMIT], status,
-                          request[:_BODY_LIMIT], len(request), response[:_BODY_LIMIT], len(response),
-                          None if script is None else script[:_BODY_LIMIT],
-                          tuple(job_id[:_BODY_LIMIT] for job_id in evicted[:_EVICTED_IDS]), len(evicted), extra)
+            entry = Entry(self._seq, clock_ms, wall_ms, method[:BODY_LIMIT], path[:BODY_LIMIT],
+                          query[:BODY_LIMIT], operation, None if user is None else user[:BODY_LIMIT], status,
+                          request[:BODY_LIMIT], len(request), response[:BODY_LIMIT], len(response),
+                          None if script is None else script[:BODY_LIMIT],
+                          tuple(job_id[:BODY_LIMIT] for job_id in evicted[:_EVICTED_IDS]), len(evicted), extra)
             size = entry.size
-            self._entries.append((entry, size))
+            self._entries.append(entry)
+            self._sizes.append(size)
             self._bytes += size
             while self._entries and (len(self._entries) > self.capacity or self._bytes > self.byte_limit):
-                self._bytes -= self._entries.popleft()[1]
+                self._entries.popleft()
+                self._bytes -= self._sizes.popleft()
 
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
             self._bytes = 0
             self._seq = 0
 
-    def _kept(self, limit: int | None) -> tuple[list[Entry], dict[str, Any]]:
-        with self._lock:
-            entries = [entry for entry, _ in self._entries]
-            header = {"capacity": self.capacity, "byteLimit": self.byte_limit, "bytes": self._bytes,
-                      "recorded": self._seq, "dropped": max(0, self._seq - len(entries))}
-        if limit is not None:
-            entries = entries[-limit:] if limit > 0 else []
-        return entries, header
-
     def snapshot(self, limit: int | None = None) -> dict[str, Any]:
         """The entries (the newest ``limit``), oldest first, with how many were dropped."""
-        entries, header = self._kept(limit)
-        return {**header, "entries": [entry.to_dict() for entry in entries]}
+        found = self.select(limit=limit)
+        return {**found.counts(), "entries": [entry.to_dict() for entry in found.entries]}
 
-    def encoded(self, encode: Callable[[Any], bytes], limit: int | None = None) -> bytes:
-        """``snapshot(limit)`` as JSON by ``encode``, built an entry at a time."""
-        entries, header = self._kept(limit)
-        head = encode(header)
-        parts = [head[:-1], b',"entries":[']
-        for position, entry in enumerate(entries):
-            if position:
-                parts.append(b",")
-            parts.append(encode(entry.to_dict()))
-        parts.append(b"]}")
-        return b"".join(parts)
+    def select(self, *, limit: int | None = None, operation: str | None = None, statuses: range | None = None,
+               before: int | None = None) -> Selection:
+        """The newest ``limit`` entries (oldest first) of ``operation`` (``NO_OPERATION``: of no operation), with a
+        status in ``statuses``, older than the entry numbered ``before``; and how many match in all."""
+        with self._lock:
+            entries = list(self._entries)
+            seq, held = self._seq, self._bytes
+        if operation is not None or statuses is not None or before is not None:
+            wanted = None if operation == NO_OPERATION else operation
+            entries = [entry for entry in entries
+                       if (operation is None or entry.operation == wanted)
+                       and (statuses is None or entry.status in statuses)
+                       and (before is None or entry.seq < before)]
+        matched = len(entries)
+        if limit is not None:
+            entries = entries[-limit:] if limit > 0 else []
+        return Selection(self.capacity, seq, max(0, seq - len(self._entries)), matched, entries, self.byte_limit,
+                         held)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Some entries of the journal, oldest first, and the journal's counts."""
+
+    capacity: int
+    recorded: int
+    dropped: int
+    matched: int
+    entries: list[Entry]
+    byte_limit: int = DEFAULT_JOURNAL_BYTES
+    held: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """The journal's bounds, what it holds, how many entries it recorded and dropped since it was cleared."""
+        return {"capacity": self.capacity, "byteLimit": self.byte_limit, "bytes": self.held,
+                "recorded": self.recorded, "dropped": self.dropped}

@@ -33,7 +33,7 @@ __all__ = ["PAGE_HANDLERS", "PAGE_PATHS", "UI_PATH", "Page", "page_rules"]
 TITLE = "ucloud-jobs: a mock of UCloud's Jobs API"
 ABOUT = ("A stateful mock of the end-user Jobs API of UCloud, the research cloud of SDU eScience, on a "
          "deterministic clock: it answers what the contract at /openapi.yaml describes.")
-#: Where the admin API's page for people will live; the index links to it once the route table has it.
+#: The admin API's page for people (``web.ui``): the index links to it.
 UI_PATH = ADMIN_PREFIX + "/ui"
 HTML_TYPE = "text/html; charset=utf-8"
 #: The index is a static page: no scripts, nothing from elsewhere, never framed.
@@ -51,7 +51,6 @@ class Page:
     spec: Spec
     request: ApiRequest
     admitted: bool  # whether the admin API would answer this client: it may see what the mock is playing
-    has_ui: bool    # whether the route table has the admin API's page (UI_PATH)
 
 
 def page_rules() -> list[Rule]:
@@ -74,9 +73,7 @@ def _index_document(page: Page) -> dict[str, Any]:
     if page.admitted:
         control = page.control
         playing = {**control.state(), "title": control.engine.scenario.title}
-    links = {"openapi.yaml": "/openapi.yaml", "openapi.json": "/openapi.json"}
-    if page.has_ui:
-        links["ui"] = UI_PATH
+    links = {"openapi.yaml": "/openapi.yaml", "openapi.json": "/openapi.json", "ui": UI_PATH}
     admin = [{"method": method, "path": path} for method, path in ADMIN_PATHS.values()]
     api = [{"operation": operation.operation_id, "method": operation.method, "path": operation.path}
            for operation in page.spec.operations.values()]
@@ -111,7 +108,9 @@ def _call_row(method: str, path: str, what: str = "") -> str:
 
 
 def _index_html(document: Mapping[str, Any]) -> bytes:
-    links = "".join(f'<li><a href="{_e(href)}">{_e(href)}</a></li>' for href in document["links"].values())
+    links = "".join(f'<li><a href="{_e(href)}">{_e(href)}</a></li>'
+                    for name, href in document["links"].items() if name != "ui")
+    ui = document["links"]["ui"]
     api = "".join(_call_row(call["method"], call["path"], call["operation"]) for call in document["api"])
     api += "".join(_call_row("WebSocket", call["path"], call["call"]) for call in document["websocket"])
     admin = "".join(_call_row(call["method"], call["path"]) for call in document["admin"]["calls"])
@@ -119,6 +118,8 @@ def _index_html(document: Mapping[str, Any]) -> bytes:
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(TITLE)}</title>'
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{_e(TITLE)}</h1>", f"<p>{_e(ABOUT)} Version {_e(document['version'])}.</p>",
+        f'<p>The jobs, their timeline on the mock\'s clock, the scenario, faults and traffic: <a href="{_e(ui)}">'
+        f"the page at {_e(ui)}</a> (for the admin API's clients).</p>",
         "<h2>Playing</h2>", _playing_html(document["playing"]),
         "<h2>The contract</h2>", f"<ul>{links}</ul>",
         "<h2>The Jobs API</h2>", "<p>Every call takes <code>Authorization: Bearer TOKEN</code>; a WebSocket "

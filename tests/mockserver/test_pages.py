@@ -10,15 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from werkzeug.routing import Map, Rule
 from werkzeug.test import Client, TestResponse
 
 from contracts.paths import spec_path
-from contracts.spec import Spec, default_spec
-from mockserver.web import app as app_module
+from contracts.spec import default_spec
 from mockserver.web.admin import AdminPolicy
 from mockserver.web.app import MockApp
-from mockserver.web.routing import routes
 from tests.mockserver.support import FIRST_ID, SEED, T0, UNSCRIPTED, AppFactory, job_spec
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -46,7 +43,7 @@ def test_the_index_tells_a_program_what_this_server_is_in_json(make_app: AppFact
                                 "requests": 0, "script": {"played": 0, "steps": 6, "next": "jobs.create"},
                                 "limits": {"maxJobs": 2000, "maxJobBytes": 16384, "journalSize": 1000,
                                            "journalBytes": 4 * 1024 * 1024}}
-    assert index["links"] == {"openapi.yaml": "/openapi.yaml", "openapi.json": "/openapi.json"}
+    assert index["links"] == {"openapi.yaml": "/openapi.yaml", "openapi.json": "/openapi.json", "ui": "/_mock/ui"}
     assert index["api"] == [{"operation": operation.operation_id, "method": operation.method, "path": operation.path}
                             for operation in default_spec().operations.values()]
     assert index["websocket"] == [{"call": "jobs.follow", "path": "/api/jobs"}]  # from jobs.asyncapi.yaml
@@ -74,20 +71,15 @@ def test_the_index_is_a_small_html_page_for_a_browser(make_app: AppFactory) -> N
     assert "Clock 2021-10-04T06:42:56.235Z (1633329776235)" in page
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in page
-    assert "/_mock/ui" not in page  # the admin API has no page yet
+    assert '<a href="/_mock/ui">the page at /_mock/ui</a>' in page
 
 
-def test_the_index_links_the_admin_apis_page_once_the_route_table_has_it(make_app: AppFactory,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    def with_ui(spec: Spec) -> Map:
-        table = routes(spec)
-        table.add(Rule("/_mock/ui", endpoint="admin.ui", methods=["GET"]))
-        return table
-
-    monkeypatch.setattr(app_module, "routes", with_ui)  # before the app is built
+def test_the_index_links_the_admin_apis_page_and_the_link_is_served(make_app: AppFactory) -> None:
     app = make_app()
-    assert get(app, "/").json["links"]["ui"] == "/_mock/ui"  # type: ignore[index]
-    assert '<a href="/_mock/ui">' in get(app, "/", {"Accept": BROWSER}).get_data(as_text=True)
+    link = get(app, "/").json["links"]["ui"]  # type: ignore[index]
+    assert link == "/_mock/ui"
+    assert f'<a href="{link}">' in get(app, "/", {"Accept": BROWSER}).get_data(as_text=True)
+    assert get(app, link, {"Accept": BROWSER}).content_type == "text/html; charset=utf-8"
 
 
 def test_what_the_mock_plays_is_shown_only_to_a_client_of_the_admin_api(make_app: AppFactory) -> None:
@@ -97,7 +89,9 @@ def test_what_the_mock_plays_is_shown_only_to_a_client_of_the_admin_api(make_app
         index = get(closed, "/", headers, environ).json
         assert index is not None
         assert (index["playing"], index["admin"]["admitted"]) == (None, False), (headers, environ)
-        assert index["links"] == {"openapi.yaml": "/openapi.yaml", "openapi.json": "/openapi.json"}
+        assert index["links"] == {"openapi.yaml": "/openapi.yaml", "openapi.json": "/openapi.json",
+                                  "ui": "/_mock/ui"}  # a link, which the page answers only to the admin API's clients
+        assert get(closed, "/_mock/ui", headers, environ).status_code == 403, (headers, environ)
     page = get(closed, "/", {"Accept": BROWSER}, REMOTE).get_data(as_text=True)
     assert "What the mock is playing is for the admin API's clients" in page
     assert "extend-and-terminate" not in page

@@ -205,9 +205,11 @@ def test_a_client_that_gives_up_half_way_does_not_stop_the_server(live_server: H
 def test_stop_ends_the_loop_without_waiting_for_clients_and_releases_the_port() -> None:
     # Clients that would hold the server for an hour if stop() waited for them: stop() must not.
     patient = Limits(idle_timeout_s=3600.0, header_timeout_s=3600.0)
+    before = set(threading.enumerate())  # another test's server may be running in this worker (tests/browser/)
     server = HttpServer(create_app(), "127.0.0.1", 0, limits=patient).start()
     port = server.port
-    loops = [thread for thread in threading.enumerate() if thread.name == "ucloud-jobs-mock"]
+    loops = [thread for thread in set(threading.enumerate()) - before if thread.name == "ucloud-jobs-mock"]
+    assert len(loops) == 1
     idle = _connect(server)  # a kept-alive connection, idle between requests
     half = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
     try:
