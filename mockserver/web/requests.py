@@ -73,12 +73,25 @@ class ApiRequest(Request):
     def json_body(self, contract: Contract, operation_id: str) -> Any:
         """The JSON body, valid for the operation, without the keys its schema does not name."""
         document = parse_json(self.raw_body())
+        _refuse_too_many_items(contract, operation_id, document)
         try:
             contract.validate_request(operation_id, document, limit=MAX_EXPLAINED)
         except ContractViolation as violation:
             raise bad_request(violation) from None
         schema = contract.spec.operation(operation_id).request_schema
         return document if schema is None else prune(contract.spec, document, schema)
+
+def _refuse_too_many_items(contract: Contract, operation_id: str, document: Any) -> None:
+    """A bulk request with more items than its schema's ``maxItems`` is refused before it is validated: a body of
+    349,000 empty objects costs the validators as much again as its parsing, and leaves the heap fragmented."""
+    schema = contract.spec.operation(operation_id).request_schema
+    if schema is None or not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        return
+    items = contract.spec.schema(schema).get("properties", {}).get("items")
+    most = None if items is None else contract.spec.resolve(items).get("maxItems")
+    if isinstance(most, int) and len(document["items"]) > most:
+        raise ApiError(400, f"Request cannot exceed {most} items")
+
 
 def typed_query(contract: Contract, operation_id: str, args: MultiDict[str, str]) -> tuple[tuple[str, Any], ...]:
     """The query parameters, typed by the operation's parameter schemas (the first of repeated ones wins)."""

@@ -269,3 +269,16 @@ def test_a_bad_bound_is_a_usage_error_in_one_line(capsys: pytest.CaptureFixture[
     assert out == ""
     assert err.startswith(f"ucloud-jobs serve: error: argument {option}: {fragment}"), err
     assert err.count("\n") == 1, err
+
+
+def test_a_bulk_request_past_its_max_items_is_refused_before_it_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """349,000 empty objects cost the validators as much again as their parsing (benchmarks/RESULTS.md)."""
+    with live_server(scenario="blank") as live:
+        def never(*args: Any, **kwargs: Any) -> None:
+            raise AssertionError("the body was validated")
+
+        monkeypatch.setattr(live.app.contract, "validate_request", never)
+        for target in ("/api/jobs", "/api/jobs/terminate"):
+            answer = live.request("POST", target, data=b'{"items":[' + b",".join([b"{}"] * 1001) + b"]}")
+            assert (answer.status, answer.json) == (400, {"why": "Request cannot exceed 1000 items",
+                                                          "errorCode": None})
