@@ -4,16 +4,14 @@ report at exit, and record the session as a scenario."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 from contracts.cli.report import FORMATS
 from contracts.proxy.recording import Recorder
 from contracts.proxy.report import FAIL_ON
 from mockserver.cli.options import checked, is_loopback, listen_error, whole
+from mockserver.cli.running import run_in_foreground
 from mockserver.proxy.app import ProxyApp
 from mockserver.proxy.recordfile import write_recording
 from mockserver.proxy.server import ProxyServer
@@ -109,21 +107,10 @@ def run_proxy(args: argparse.Namespace) -> int:
 
 
 def _serve(server: ProxyServer, upstream: str) -> None:
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        server.stop_soon()
-
-    previous: dict[signal.Signals, Any] = {}
     try:
-        for stopping in (signal.SIGINT, signal.SIGTERM):
-            previous[stopping] = signal.signal(stopping, _stop)
-        print(f"ucloud-jobs proxy at {server.url} passing calls on to {upstream}, checked against the contract; "
-              f"journal at {server.url}/_mock/journal; Ctrl-C stops", flush=True)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        run_in_foreground(server, f"ucloud-jobs proxy at {server.url} passing calls on to {upstream}, checked against "
+                                  f"the contract; journal at {server.url}/_mock/journal; Ctrl-C stops")
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         server.stop()
 
 

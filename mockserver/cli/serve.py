@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from datetime import datetime, timezone
-from types import FrameType
-from typing import Any
 
 from contracts.errors import ContractError
 from contracts.profiles import ERAS, PROFILES
 from contracts.scenario import list_scenarios
 from mockserver.api import MockServer
 from mockserver.cli.options import checked, is_loopback, listen_error, whole
+from mockserver.cli.running import run_in_foreground
 from mockserver.domain.engine import Limits
 from mockserver.server import Limits as ServerLimits
 from mockserver.web.admin import AdminPolicy
@@ -191,24 +189,9 @@ def serve(args: argparse.Namespace) -> int:
     engine = app.engine
     clock = "wall clock" if args.real_clock else "virtual clock at " + datetime.fromtimestamp(
         engine.now() / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    # Ctrl-C and SIGTERM both stop the server (SIGINT too when a shell started us in the background with it
-    # ignored). The handlers go in before the URL is printed: whoever reads it may stop us at once. They ask the
-    # loop to stop rather than raise in whatever code the signal interrupts.
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        server.stop_soon()
-
-    previous: dict[signal.Signals, Any] = {}
-    try:
-        for stopping in (signal.SIGINT, signal.SIGTERM):
-            previous[stopping] = signal.signal(stopping, _stop)
-        print(f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario {engine.scenario.name}, profile "
-              f"{engine.profile.name}, era {engine.profile.era}, {clock}); the contract at {server.url}/openapi.yaml, "
-              f"the admin API under {server.url}/_mock/; Ctrl-C stops", flush=True)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    run_in_foreground(server, f"ucloud-jobs mock of UCloud's Jobs API at {server.url} (scenario "
+                      f"{engine.scenario.name}, profile {engine.profile.name}, era {engine.profile.era}, {clock}); "
+                      f"the contract at {server.url}/openapi.yaml, the admin API under {server.url}/_mock/; "
+                      "Ctrl-C stops")
     print("ucloud-jobs mock stopped", file=sys.stderr, flush=True)
     return 0
