@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.proxy.upstream import UpstreamFailure
 from mockserver.server import WebSocket, WebSocketSession
-from mockserver.web.errors import ApiError
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -52,15 +51,11 @@ class Relay:
 
     def refuse(self, path: str, headers: Mapping[str, str]) -> tuple[int, str] | None:
         """403 for a Host that does not name the proxy or a page of a foreign origin; 503 past ``MAX_RELAYS``."""
-        sites = self.app.sites
-        try:
-            sites.check_host(headers.get("host"))
-        except ApiError as refused:
-            return refused.code or 403, refused.why
-        origin = headers.get("origin")
-        if origin is not None and sites.is_foreign(origin, headers.get("host")):
-            return 403, (f"The proxy refuses WebSockets from web pages of another origin ({origin[:80]!r}); start "
-                         "it with --cors ORIGIN to let that page use it")
+        refused = self.app.sites.refuse_handshake(headers, lambda origin: (
+            f"The proxy refuses WebSockets from web pages of another origin ({origin}); start it with --cors ORIGIN "
+            "to let that page use it"))
+        if refused is not None:
+            return refused
         with self._lock:
             if self._open >= MAX_RELAYS:
                 return 503, f"Service Unavailable: the proxy passes on at most {MAX_RELAYS} WebSockets at once"

@@ -53,16 +53,9 @@ class FollowSocket:
     def refuse(self, path: str, headers: Mapping[str, str]) -> tuple[int, str] | None:
         """403 for a Host that does not name the server, and for a web page of a foreign origin: a browser lets
         any page open a WebSocket, and the mock takes any token, so only pages allowed by --cors may."""
-        sites = self.app.sites
-        try:
-            sites.check_host(headers.get("host"))
-        except ApiError as refused:
-            return refused.code or 403, refused.why
-        origin = headers.get("origin")
-        if origin is not None and sites.is_foreign(origin, headers.get("host")):
-            return 403, (f"A web page of another origin ({origin[:80]!r}) may not follow jobs here; start the server "
-                         "with --cors ORIGIN to let its pages")
-        return None
+        return self.app.sites.refuse_handshake(headers, lambda origin: (
+            f"A web page of another origin ({origin}) may not follow jobs here; start the server with --cors ORIGIN "
+            "to let its pages"))
 
     def open(self, socket: Any) -> FollowSession:
         """A new connection."""

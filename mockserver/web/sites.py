@@ -10,7 +10,7 @@ page's requests carry its own name. The Origin and Content-Type rules of the adm
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from mockserver.web.errors import ApiError
@@ -136,6 +136,18 @@ class SitePolicy:
         if origin is not None and self.is_foreign(origin, host):
             raise ApiError(403, f"The admin API refuses calls from web pages of another origin ({origin[:_SHOWN]!r}); "
                                 "call it from a program, without an Origin header")
+
+    def refuse_handshake(self, headers: Mapping[str, str], foreign: Callable[[str], str]) -> tuple[int, str] | None:
+        """Why a WebSocket handshake is refused (403), or None: a ``Host`` that does not name the server, or a page
+        of a foreign origin (a browser lets any page open a WebSocket), told by ``foreign(origin shown)``."""
+        try:
+            self.check_host(headers.get("host"))
+        except ApiError as refused:
+            return refused.code or 403, refused.why
+        origin = headers.get("origin")
+        if origin is not None and self.is_foreign(origin, headers.get("host")):
+            return 403, foreign(repr(origin[:_SHOWN]))
+        return None
 
     # ------------------------------------------------------------------ CORS for the Jobs API
     def cors_headers(self, origin: str | None) -> dict[str, str]:
