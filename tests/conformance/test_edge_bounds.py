@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from websockets.sync.client import connect
 from mockserver.cli import main
 from mockserver.domain.engine import Limits
 from tests.conformance.support import IO_TIMEOUT, TOKEN, Live, job_spec, live_server
+from tests.mockserver.support import closed_by_the_server, slow_client
 from tests.serve_process import served
 
 MAX_JOBS = 3
@@ -208,20 +208,6 @@ def test_the_memos_remember_no_long_key_and_a_reset_empties_them() -> None:
 # ---------------------------------------------------------------------------------------------- serve's options
 
 
-def _slow(host: str, port: int) -> socket.socket:
-    """A client that has sent its request line and one header, and will send nothing more."""
-    sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
-    sock.sendall(b"GET /_mock/clock HTTP/1.1\r\nHost: localhost\r\n")
-    return sock
-
-
-def _closed_by_the_server(sock: socket.socket) -> bool:
-    try:
-        return sock.recv(1024) == b""
-    except ConnectionResetError:
-        return True
-
-
 def _get(host: str, port: int, target: str) -> tuple[int, Any]:
     connection = http.client.HTTPConnection(host, port, timeout=IO_TIMEOUT)
     try:
@@ -241,12 +227,12 @@ def test_serve_takes_every_bound_as_an_option() -> None:
         status, scenario = _get(host, port, "/_mock/scenario")
         assert (status, scenario["limits"]) == (200, {"maxJobs": 7, "maxJobBytes": 3000, "journalSize": 20,
                                                       "journalBytes": 9000})
-        with _slow(host, port) as slow:  # closed once the header timeout has passed; recv waits for that
-            assert _closed_by_the_server(slow)
-        idle = [_slow(host, port) for _ in range(3)]
+        with slow_client(host, port) as slow:  # closed once the header timeout has passed; recv waits for that
+            assert closed_by_the_server(slow)
+        idle = [slow_client(host, port) for _ in range(3)]
         try:
             assert _get(host, port, "/_mock/clock")[0] == 200  # past the cap: the idle one longest goes
-            assert _closed_by_the_server(idle[0])
+            assert closed_by_the_server(idle[0])
         finally:
             for sock in idle:
                 sock.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -230,3 +231,19 @@ def serving(app: MockApp, threads: int = 4) -> Iterator[HttpServer]:
         server.stop()
     errors = [str(error) for error in app.take_errors()]
     assert not errors, "\n\n".join(errors)
+
+
+def slow_client(host: str, port: int, timeout: float = 10.0) -> socket.socket:
+    """A client that has sent its request line and one header, and will send nothing more (``timeout``: seconds
+    a read may wait, only reached when something is wrong)."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.sendall(b"GET /_mock/clock HTTP/1.1\r\nHost: localhost\r\n")
+    return sock
+
+
+def closed_by_the_server(sock: socket.socket) -> bool:
+    """Wait until the server ends the connection (a FIN or, when it cut it, a reset)."""
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True

@@ -21,7 +21,7 @@ import pytest
 from mockserver.api import MockServer
 from mockserver.server import HttpServer, Limits
 from mockserver.web.app import create_app
-from tests.mockserver.support import serving
+from tests.mockserver.support import closed_by_the_server, serving, slow_client
 
 IO_TIMEOUT = 10.0  # seconds; reached only when something is wrong
 TOKEN = "limits-test-token"
@@ -116,28 +116,13 @@ def test_stopping_ends_a_call_waiting_out_a_latency_fault() -> None:
         assert not thread.is_alive()
 
 
-def _slow(host: str, port: int) -> socket.socket:
-    """A client that has sent its request line and one header, and will send nothing more."""
-    sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
-    sock.sendall(b"GET /_mock/clock HTTP/1.1\r\nHost: mock\r\n")
-    return sock
-
-
-def _closed_by_the_server(sock: socket.socket) -> bool:
-    """Wait until the server ends the connection (a FIN or, when it cut it, a reset)."""
-    try:
-        return sock.recv(1024) == b""
-    except ConnectionResetError:
-        return True
-
-
 def test_a_thousand_slow_clients_do_not_lock_out_a_normal_one() -> None:
     app = create_app(scenario="blank", users={TOKEN: "user"})
     with serving(app) as server:
         slow = []
         try:
             for _ in range(SLOW_CLIENTS):
-                slow.append(_slow(server.host, server.port))
+                slow.append(slow_client(server.host, server.port))
             # The server holds at most its cap of connections: the normal client's takes a slow one's place.
             assert _get(server.host, server.port, "/_mock/clock")[0] == 200
             assert _get(server.host, server.port, "/api/jobs/browse")[0] == 200
@@ -150,10 +135,10 @@ def test_a_thousand_slow_clients_do_not_lock_out_a_normal_one() -> None:
 def test_a_client_that_sends_its_headers_too_slowly_is_disconnected() -> None:
     server = HttpServer(create_app(scenario="blank"), limits=Limits(header_timeout_s=0.5)).start()
     try:
-        sock = _slow(server.host, server.port)
+        sock = slow_client(server.host, server.port)
         with sock:
             # The server closes the connection once the header timeout has passed; recv waits for that.
-            assert _closed_by_the_server(sock)
+            assert closed_by_the_server(sock)
         assert _get(server.host, server.port, "/_mock/clock")[0] == 200
     finally:
         server.stop()
@@ -163,10 +148,10 @@ def test_past_the_connection_cap_the_idle_connection_is_dropped_for_the_new_one(
     server = HttpServer(create_app(scenario="blank"), limits=Limits(max_connections=3)).start()
     idle = []
     try:
-        idle += [_slow(server.host, server.port) for _ in range(3)]
+        idle += [slow_client(server.host, server.port) for _ in range(3)]
         assert _get(server.host, server.port, "/_mock/clock")[0] == 200
         # The oldest idle client was dropped to make room: its connection reads as closed.
-        assert _closed_by_the_server(idle[0])
+        assert closed_by_the_server(idle[0])
     finally:
         for sock in idle:
             sock.close()
