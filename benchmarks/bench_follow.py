@@ -89,7 +89,7 @@ def vanish(port: int, job_id: str, count: int) -> None:
 
     for index in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        sock.sendall(b"GET /api/jobs HTTP/1.1\r\nHost: mock\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        sock.sendall(b"GET /api/jobs HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
         head = b""
         while b"\r\n\r\n" not in head:
